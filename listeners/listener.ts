@@ -1,0 +1,251 @@
+import net from 'node:net';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import type { BindAddress } from '../src/config/bind.js';
+import type { ConnectionHandler, ConnectionMeta, ListenerSpec, ListenerStatus } from './types.js';
+
+/**
+ * A step between accepting a socket and handing it to the protocol front:
+ * Proxy Protocol header, TLS handshake. It may replace the stream (TLS) and fill
+ * in the meta; a thrown error refuses the connection with its message as reason.
+ */
+export type AcceptStep = (stream: net.Socket, meta: ConnectionMeta, spec: ListenerSpec) => Promise<net.Socket>;
+
+export interface ListenerDeps {
+  handler: ConnectionHandler;
+  logger: Logger;
+  /** Steps run in order on every accepted socket (empty for plain tcp/ws). */
+  steps: AcceptStep[];
+  /** Counts refusals by reason, for metrics. */
+  onRefused?: (listenerId: string, reason: string) => void;
+}
+
+export class ListenerStartError extends Error {
+  constructor(readonly listenerId: string, readonly address: string, readonly code: string | undefined, message: string) {
+    super(message);
+    this.name = 'ListenerStartError';
+  }
+}
+
+/**
+ * A protocol-blind transport: accepts sockets, runs the accept steps, and for
+ * WebSocket listeners performs the HTTP upgrade, then yields (stream, meta).
+ */
+export class Listener {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private http: http.Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private readonly metaBySocket = new WeakMap<net.Socket, ConnectionMeta>();
+  private bound: BindAddress | undefined;
+
+  constructor(private specValue: ListenerSpec, private readonly deps: ListenerDeps) {}
+
+  get id(): string {
+    return this.specValue.id;
+  }
+
+  get spec(): ListenerSpec {
+    return this.specValue;
+  }
+
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
+  /** Takes new settings that apply to the next connection without a restart. */
+  replaceSpec(spec: ListenerSpec): void {
+    this.specValue = spec;
+  }
+
+  async start(): Promise<BindAddress> {
+    if (this.server) return this.bound!;
+    const spec = this.specValue;
+    const server = net.createServer({ noDelay: spec.noDelay, pauseOnConnect: false }, (socket) => this.accept(socket));
+    if (spec.websocket) this.setUpWebsocket(spec);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        server.off('listening', onListening);
+        const where = `${spec.bind.host}:${spec.bind.port}`;
+        const why =
+          err.code === 'EADDRINUSE'
+            ? 'address already in use'
+            : err.code === 'EACCES'
+              ? 'permission denied'
+              : err.code === 'EADDRNOTAVAIL'
+                ? 'address not available on this machine'
+                : err.message;
+        reject(new ListenerStartError(spec.id, where, err.code, `listener ${spec.id} cannot bind ${where}: ${why}`));
+      };
+      const onListening = () => {
+        server.off('error', onError);
+        resolve();
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen({ host: spec.bind.host, port: spec.bind.port, backlog: spec.backlog, ipv6Only: false });
+    });
+    server.on('error', (err) => this.deps.logger.error({ listener: spec.id, err: err.message }, 'listener error'));
+    const addr = server.address() as net.AddressInfo;
+    this.server = server;
+    this.bound = { host: addr.address, port: addr.port };
+    return this.bound;
+  }
+
+  address(): BindAddress | undefined {
+    return this.bound;
+  }
+
+  connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /** Stops accepting; with `dropConnections` also closes every connection of this listener. */
+  async stop(dropConnections = true): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    this.bound = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    if (dropConnections) for (const s of this.sockets) s.destroy();
+    this.wss?.close();
+    this.wss = undefined;
+    this.http = undefined;
+    await closed;
+  }
+
+  status(): ListenerStatus {
+    const spec = this.specValue;
+    return {
+      id: spec.id,
+      type: spec.transport,
+      protocol: spec.protocol,
+      running: this.running,
+      bind: spec.bind.host.includes(':') ? `[${spec.bind.host}]:${spec.bind.port}` : `${spec.bind.host}:${spec.bind.port}`,
+      ...(this.bound ? { address: this.bound } : {}),
+      current_connections: this.sockets.size,
+      max_connections: Number.isFinite(spec.maxConnections) ? spec.maxConnections : 'infinity',
+    };
+  }
+
+  private accept(socket: net.Socket): void {
+    const spec = this.specValue;
+    socket.on('error', noop);
+    if (this.sockets.size >= spec.maxConnections) {
+      this.refuse(socket, 'max_connections reached');
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    const meta: ConnectionMeta = {
+      listenerId: spec.id,
+      transport: spec.transport,
+      protocol: spec.protocol,
+      peerhost: stripV4Mapped(socket.remoteAddress ?? ''),
+      peerport: socket.remotePort ?? 0,
+      sockhost: stripV4Mapped(socket.localAddress ?? ''),
+      sockport: socket.localPort ?? 0,
+      mountpoint: spec.mountpoint,
+      enableAuthn: spec.enableAuthn,
+    };
+    const steps = this.deps.steps;
+    if (steps.length === 0) {
+      this.deliver(socket, meta);
+      return;
+    }
+    void this.runSteps(socket, meta, steps);
+  }
+
+  private async runSteps(socket: net.Socket, meta: ConnectionMeta, steps: AcceptStep[]): Promise<void> {
+    let stream = socket;
+    try {
+      for (const step of steps) stream = await step(stream, meta, this.specValue);
+    } catch (err) {
+      this.refuse(socket, (err as Error).message, meta);
+      if (stream !== socket) stream.destroy();
+      return;
+    }
+    if (stream !== socket) {
+      stream.on('error', noop);
+      stream.once('close', () => socket.destroy());
+    }
+    this.deliver(stream, meta);
+  }
+
+  private deliver(stream: net.Socket, meta: ConnectionMeta): void {
+    if (this.http) {
+      this.metaBySocket.set(stream, meta);
+      this.http.emit('connection', stream);
+      return;
+    }
+    this.deps.handler(stream, meta);
+  }
+
+  private refuse(socket: net.Socket, reason: string, meta?: ConnectionMeta): void {
+    this.deps.onRefused?.(this.specValue.id, reason);
+    this.deps.logger.info(
+      {
+        listener: this.specValue.id,
+        peer: meta ? `${meta.peerhost}:${meta.peerport}` : `${stripV4Mapped(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`,
+        reason,
+      },
+      'connection refused',
+    );
+    socket.destroy();
+  }
+
+  private setUpWebsocket(spec: ListenerSpec): void {
+    const ws = spec.websocket!;
+    const server = http.createServer((req, res) => {
+      res.writeHead(ws.path === req.url ? 426 : 404, { 'content-type': 'text/plain' });
+      res.end(ws.path === req.url ? 'WebSocket upgrade required\n' : 'not found\n');
+    });
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: ws.maxFrameSize ?? 256 * 1024 * 1024,
+      perMessageDeflate: false,
+      handleProtocols: (offered) => {
+        for (const p of ws.subprotocols) if (offered.has(p)) return p;
+        return false;
+      },
+    });
+    server.on('upgrade', (req, socket, head) => {
+      const meta = this.metaBySocket.get(socket as net.Socket);
+      const path = (req.url ?? '').split('?')[0];
+      if (!meta || path !== ws.path) {
+        this.refuseUpgrade(socket as net.Socket, 404, `no WebSocket endpoint at ${path}`, meta);
+        return;
+      }
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (ws.failIfNoSubprotocol && !offered.some((p) => ws.subprotocols.includes(p))) {
+        this.refuseUpgrade(socket as net.Socket, 400, `no supported subprotocol offered (${offered.join(', ') || 'none'})`, meta);
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (client: WebSocket) => {
+        const stream = createWebSocketStream(client);
+        stream.on('error', noop);
+        this.deps.handler(stream as Duplex, meta);
+      });
+    });
+    server.on('clientError', (_err, socket) => socket.destroy());
+    this.http = server;
+    this.wss = wss;
+  }
+
+  private refuseUpgrade(socket: net.Socket, status: number, reason: string, meta?: ConnectionMeta): void {
+    if (socket.writable) socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    this.refuse(socket, reason, meta);
+  }
+}
+
+function noop(): void {}
+
+/** `::ffff:127.0.0.1` → `127.0.0.1`, the form EMQX shows for IPv4 peers. */
+export function stripV4Mapped(host: string): string {
+  return host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
+}

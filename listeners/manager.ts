@@ -1,0 +1,161 @@
+import type { Logger } from 'pino';
+import { Listener, type AcceptStep } from './listener.js';
+import { needsRestart } from './spec.js';
+import type { ConnectionHandler, ListenerSpec, ListenerStatus, ProtocolName } from './types.js';
+
+export class ListenerNotFoundError extends Error {
+  constructor(readonly listenerId: string) {
+    super(`listener ${listenerId} not found`);
+    this.name = 'ListenerNotFoundError';
+  }
+}
+
+export class ListenerExistsError extends Error {
+  constructor(readonly listenerId: string) {
+    super(`listener ${listenerId} already exists`);
+    this.name = 'ListenerExistsError';
+  }
+}
+
+export interface ListenerManagerDeps {
+  logger: Logger;
+  /** The front for each protocol: MQTT's broker front, the STOMP gateway. */
+  handlers: Partial<Record<ProtocolName, ConnectionHandler>>;
+  /** Accept steps (Proxy Protocol, TLS) a listener needs, from its spec. */
+  stepsFor?: (spec: ListenerSpec) => AcceptStep[];
+  onRefused?: (listenerId: string, reason: string) => void;
+  /** Called when an ssl/wss listener's TLS settings change without a restart. */
+  onTlsChange?: (spec: ListenerSpec) => void;
+}
+
+/**
+ * Owns every listener of the node, MQTT and gateway alike, by id. Listeners are
+ * added, changed, stopped and started one at a time; the others keep their clients.
+ */
+export class ListenerManager {
+  private readonly listeners = new Map<string, Listener>();
+
+  constructor(private readonly deps: ListenerManagerDeps) {}
+
+  has(id: string): boolean {
+    return this.listeners.has(id);
+  }
+
+  get(id: string): Listener | undefined {
+    return this.listeners.get(id);
+  }
+
+  list(): ListenerStatus[] {
+    return [...this.listeners.values()].map((l) => l.status());
+  }
+
+  /** Adds a listener and starts it when enabled. Throws ListenerStartError when it cannot bind. */
+  async add(spec: ListenerSpec): Promise<void> {
+    if (this.listeners.has(spec.id)) throw new ListenerExistsError(spec.id);
+    const listener = this.create(spec);
+    this.listeners.set(spec.id, listener);
+    if (spec.enable) {
+      try {
+        await this.startListener(listener);
+      } catch (err) {
+        this.listeners.delete(spec.id);
+        throw err;
+      }
+    }
+  }
+
+  /** Applies new settings: in place when possible, else by restarting this listener only. */
+  async update(spec: ListenerSpec): Promise<void> {
+    const current = this.listeners.get(spec.id);
+    if (!current) throw new ListenerNotFoundError(spec.id);
+    const before = current.spec;
+    if (!spec.enable) {
+      current.replaceSpec(spec);
+      await current.stop();
+      return;
+    }
+    if (!current.running) {
+      current.replaceSpec(spec);
+      await this.startListener(current);
+      return;
+    }
+    if (needsRestart(before, spec)) {
+      // Bind the new socket first when the address changes, so a failure keeps the old one.
+      const replacement = this.create(spec);
+      if (before.bind.port !== spec.bind.port || before.bind.host !== spec.bind.host) {
+        await this.startListener(replacement);
+        await current.stop();
+      } else {
+        await current.stop();
+        await this.startListener(replacement);
+      }
+      this.listeners.set(spec.id, replacement);
+      return;
+    }
+    current.replaceSpec(spec);
+    if (JSON.stringify(before.ssl) !== JSON.stringify(spec.ssl)) this.deps.onTlsChange?.(spec);
+  }
+
+  async remove(id: string): Promise<void> {
+    const listener = this.listeners.get(id);
+    if (!listener) throw new ListenerNotFoundError(id);
+    this.listeners.delete(id);
+    await listener.stop();
+  }
+
+  async start(id: string): Promise<void> {
+    const listener = this.require(id);
+    if (!listener.running) await this.startListener(listener);
+  }
+
+  async stop(id: string): Promise<void> {
+    await this.require(id).stop();
+    this.deps.logger.info({ listener: id }, 'listener stopped');
+  }
+
+  async restart(id: string): Promise<void> {
+    const listener = this.require(id);
+    await listener.stop();
+    await this.startListener(listener);
+  }
+
+  /** Stops accepting everywhere; connections are left to their protocol fronts to close. */
+  async stopAccepting(): Promise<void> {
+    await Promise.all([...this.listeners.values()].map((l) => l.stop(false)));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.listeners.values()].map((l) => l.stop(true)));
+  }
+
+  private require(id: string): Listener {
+    const listener = this.listeners.get(id);
+    if (!listener) throw new ListenerNotFoundError(id);
+    return listener;
+  }
+
+  private create(spec: ListenerSpec): Listener {
+    const handler = this.deps.handlers[spec.protocol];
+    if (!handler) throw new Error(`no front for protocol ${spec.protocol} (listener ${spec.id})`);
+    return new Listener(spec, {
+      handler,
+      logger: this.deps.logger,
+      steps: this.deps.stepsFor?.(spec) ?? [],
+      ...(this.deps.onRefused ? { onRefused: this.deps.onRefused } : {}),
+    });
+  }
+
+  private async startListener(listener: Listener): Promise<void> {
+    const addr = await listener.start();
+    const spec = listener.spec;
+    this.deps.logger.info(
+      {
+        listener: spec.id,
+        address: addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`,
+        protocol: spec.protocol,
+        transport: spec.transport,
+      },
+      'listener started',
+    );
+  }
+}

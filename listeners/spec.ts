@@ -1,0 +1,70 @@
+import { parseBind } from '../src/config/bind.js';
+import { parseDuration } from '../src/config/hocon/units.js';
+import type { ListenerConfig, SslOptions } from '../src/config/schema.js';
+import type { ListenerSpec, ProtocolName, TransportType, WebsocketSpec } from './types.js';
+
+/** The settings a gateway listener's `websocket` block may carry (path instead of mqtt_path). */
+export interface WebsocketBlock {
+  mqtt_path?: string;
+  path?: string;
+  supported_subprotocols?: string;
+  fail_if_no_subprotocol?: boolean;
+  max_frame_size?: number | string;
+}
+
+export interface ListenerBlock extends Omit<ListenerConfig, 'websocket'> {
+  ssl_options?: SslOptions;
+  websocket?: WebsocketBlock;
+}
+
+/** Turns a validated listener config block into the form the transports use. */
+export function listenerSpec(id: string, transport: TransportType, protocol: ProtocolName, cfg: ListenerBlock): ListenerSpec {
+  const spec: ListenerSpec = {
+    id,
+    transport,
+    protocol,
+    enable: cfg.enable,
+    bind: parseBind(cfg.bind),
+    maxConnections: cfg.max_connections === 'infinity' ? Infinity : cfg.max_connections,
+    mountpoint: cfg.mountpoint,
+    enableAuthn: cfg.enable_authn,
+    noDelay: cfg.tcp_options.nodelay,
+    backlog: cfg.tcp_options.backlog,
+  };
+  if (cfg.proxy_protocol) {
+    spec.proxyProtocol = {
+      timeoutMs: parseDuration(cfg.proxy_protocol_timeout),
+      trustedCidrs: cfg.proxy_protocol_trusted_cidrs,
+    };
+  }
+  if ((transport === 'ssl' || transport === 'wss') && cfg.ssl_options) spec.ssl = cfg.ssl_options;
+  if ((transport === 'ws' || transport === 'wss') && cfg.websocket) spec.websocket = websocketSpec(cfg.websocket, protocol);
+  return spec;
+}
+
+function websocketSpec(ws: WebsocketBlock, protocol: ProtocolName): WebsocketSpec {
+  const defaults = protocol === 'mqtt' ? 'mqtt, mqtt-v3, mqtt-v3.1.1, mqtt-v5, mqttv3.1' : 'v12.stomp, v11.stomp, v10.stomp';
+  const spec: WebsocketSpec = {
+    path: ws.mqtt_path ?? ws.path ?? (protocol === 'mqtt' ? '/mqtt' : '/stomp'),
+    subprotocols: (ws.supported_subprotocols ?? defaults)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    failIfNoSubprotocol: ws.fail_if_no_subprotocol ?? protocol === 'mqtt',
+  };
+  if (typeof ws.max_frame_size === 'number') spec.maxFrameSize = ws.max_frame_size;
+  return spec;
+}
+
+/** Fields whose change needs the listener's socket to be opened again. */
+export function needsRestart(before: ListenerSpec, after: ListenerSpec): boolean {
+  return (
+    before.transport !== after.transport ||
+    before.bind.host !== after.bind.host ||
+    before.bind.port !== after.bind.port ||
+    before.backlog !== after.backlog ||
+    before.noDelay !== after.noDelay ||
+    JSON.stringify(before.websocket) !== JSON.stringify(after.websocket) ||
+    JSON.stringify(before.proxyProtocol) !== JSON.stringify(after.proxyProtocol)
+  );
+}

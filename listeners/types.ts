@@ -1,0 +1,83 @@
+import type { Duplex } from 'node:stream';
+import type { BindAddress } from '../src/config/bind.js';
+import type { SslOptions } from '../src/config/schema.js';
+
+/** The transports a listener can be. STOMP gateway listeners use the same ones. */
+export type TransportType = 'tcp' | 'ssl' | 'ws' | 'wss';
+/** The protocol spoken on a listener's connections, which picks the front that takes them. */
+export type ProtocolName = 'mqtt' | 'stomp';
+export type EnableAuthn = boolean | 'quick_deny_anonymous';
+
+/** What the TLS handshake (or a TLS-terminating proxy) tells about the peer's certificate. */
+export interface PeerCertificate {
+  subject: string;
+  commonName?: string;
+  der?: Buffer;
+  /** Base64 of the DER, no armour: EMQX's `${cert_pem}` form. */
+  pemBody?: string;
+  md5?: string;
+  fingerprintSha256?: string;
+  sanDns: string[];
+  sanEmail: string[];
+  sanUri: string[];
+}
+
+/** Everything known about a connection before its protocol's first byte is read. */
+export interface ConnectionMeta {
+  /** `tcp:default`, or for gateways `stomp:tcp:default`. */
+  listenerId: string;
+  transport: TransportType;
+  protocol: ProtocolName;
+  /** Client address: from the Proxy Protocol header when there is one. */
+  peerhost: string;
+  peerport: number;
+  sockhost: string;
+  sockport: number;
+  /** Listener settings the protocol front needs, read when the connection is accepted. */
+  mountpoint: string;
+  enableAuthn: EnableAuthn;
+  tls?: { protocol: string | null; cipher?: string; authorized: boolean };
+  cert?: PeerCertificate;
+  pskIdentity?: string;
+  /** The address of the proxy itself when the peer address came from a Proxy Protocol header. */
+  proxy?: { host: string; port: number };
+}
+
+/** A protocol front: takes over a stream once the transport has done its part. */
+export type ConnectionHandler = (stream: Duplex, meta: ConnectionMeta) => void;
+
+export interface WebsocketSpec {
+  path: string;
+  subprotocols: string[];
+  failIfNoSubprotocol: boolean;
+  maxFrameSize?: number;
+}
+
+/** A listener's settings in the form the transports use (parsed from its config block). */
+export interface ListenerSpec {
+  id: string;
+  transport: TransportType;
+  protocol: ProtocolName;
+  enable: boolean;
+  bind: BindAddress;
+  maxConnections: number;
+  mountpoint: string;
+  enableAuthn: EnableAuthn;
+  noDelay: boolean;
+  backlog: number;
+  proxyProtocol?: { timeoutMs: number; trustedCidrs: string[] };
+  ssl?: SslOptions;
+  websocket?: WebsocketSpec;
+}
+
+export interface ListenerStatus {
+  id: string;
+  type: TransportType;
+  protocol: ProtocolName;
+  running: boolean;
+  bind: string;
+  /** The address actually bound (port 0 resolved), while running. */
+  address?: BindAddress;
+  current_connections: number;
+  max_connections: number | 'infinity';
+}

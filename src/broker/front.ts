@@ -1,0 +1,318 @@
+import type { Duplex } from 'node:stream';
+import mqttPacket, { type IConnectPacket } from 'mqtt-packet';
+import type { Logger } from 'pino';
+import type { ConnectionHandler, ConnectionMeta, PeerCertificate } from '../../listeners/types.js';
+import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
+import { connackReasonCode, v3ReturnCode } from './reason-codes.js';
+import type { ClientSession } from './session.js';
+
+/** Which certificate field, if any, becomes the username or client id (§11.3, plus Gatehouse's additions). */
+export type PeerCertAs =
+  | 'disabled'
+  | 'cn'
+  | 'dn'
+  | 'crt'
+  | 'pem'
+  | 'md5'
+  | 'san_dns'
+  | 'san_email'
+  | 'san_uri'
+  | 'fingerprint_sha256'
+  | 'psk_identity';
+
+export interface MqttFrontSettings {
+  /** A connection that has not sent a whole CONNECT by then is closed. */
+  idleTimeoutMs: number;
+  maxPacketSize: number;
+  peerCertAsUsername: PeerCertAs;
+  peerCertAsClientid: PeerCertAs;
+}
+
+export interface MqttFrontDeps {
+  logger: Logger;
+  authn: () => AuthenticationService;
+  settings: () => MqttFrontSettings;
+  /** Gives an authenticated connection to the broker, its CONNECT (and what followed) put back first. */
+  handOver: (stream: Duplex, session: ClientSession) => void;
+  /** Counts connections closed before the broker saw them, by reason. */
+  onRefused?: (meta: ConnectionMeta, reason: string) => void;
+}
+
+const CONNECT_HEADER = 0x10;
+
+/**
+ * The MQTT front (ARCHITECTURE.md): owns the first packet of every MQTT
+ * connection. It frames and parses CONNECT, runs authentication, answers a
+ * refusal with its own CONNACK, and otherwise puts the bytes back into the
+ * stream and hands it to aedes with the decision already taken.
+ */
+export function createMqttFront(deps: MqttFrontDeps): ConnectionHandler {
+  return (stream, meta) => new FirstPacket(stream, meta, deps).start();
+}
+
+class FirstPacket {
+  private buffered: Buffer = Buffer.alloc(0);
+  private timer: NodeJS.Timeout | undefined;
+  private done = false;
+  private readonly settings: MqttFrontSettings;
+  private readonly onReadable = () => this.read();
+  private readonly onClose = () => this.finish();
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly meta: ConnectionMeta,
+    private readonly deps: MqttFrontDeps,
+  ) {
+    this.settings = deps.settings();
+  }
+
+  start(): void {
+    this.stream.on('error', noop);
+    this.timer = setTimeout(() => this.refuse('no CONNECT within idle_timeout'), this.settings.idleTimeoutMs);
+    this.stream.on('readable', this.onReadable);
+    this.stream.once('close', this.onClose);
+  }
+
+  private read(): void {
+    let chunk: Buffer | null;
+    while ((chunk = this.stream.read() as Buffer | null) !== null) {
+      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    }
+    if (this.done || this.buffered.length === 0) return;
+    if (this.buffered[0] !== CONNECT_HEADER) {
+      this.refuse(describeBadStart(this.buffered));
+      return;
+    }
+    const length = frameLength(this.buffered);
+    if (length === -1) {
+      this.refuse('malformed remaining length in CONNECT');
+      return;
+    }
+    if (length !== undefined && length > this.settings.maxPacketSize) {
+      this.refuse(`CONNECT of ${length} bytes exceeds max_packet_size`);
+      return;
+    }
+    if (length === undefined || this.buffered.length < length) return;
+    this.finish();
+    let packet: IConnectPacket;
+    try {
+      packet = parseConnect(this.buffered.subarray(0, length));
+    } catch (err) {
+      this.refuseMalformed((err as Error).message);
+      return;
+    }
+    void this.authenticate(packet, length);
+  }
+
+  private async authenticate(packet: IConnectPacket, length: number): Promise<void> {
+    const version = packet.protocolVersion ?? 4;
+    const certUsername = certField(this.meta, this.settings.peerCertAsUsername);
+    const certClientid = certField(this.meta, this.settings.peerCertAsClientid);
+    const credential = buildCredential(this.meta, packet, certUsername, certClientid);
+    let decision: AuthnDecision;
+    try {
+      decision = await this.deps.authn().authenticate(credential);
+    } catch (err) {
+      // The service itself failing is a refusal, never a way in.
+      this.deps.logger.error({ listener: this.meta.listenerId, err: (err as Error).message }, 'authentication service failed');
+      decision = { allowed: false, reason: 'server_unavailable' };
+    }
+    if (this.stream.destroyed) return;
+    if (!decision.allowed) {
+      const code = connackReasonCode(decision.reason);
+      this.deps.logger.info(
+        {
+          listener: this.meta.listenerId,
+          peer: `${this.meta.peerhost}:${this.meta.peerport}`,
+          clientid: credential.clientid,
+          username: credential.username,
+          chain: decision.chain,
+          authenticator: decision.authenticator,
+          reason: decision.reason,
+          ...(decision.detail ? { detail: decision.detail } : {}),
+          reason_code: version === 5 ? code : v3ReturnCode(code),
+        },
+        'connection refused',
+      );
+      this.deps.onRefused?.(this.meta, decision.reason);
+      this.closeWithConnack(version, code);
+      return;
+    }
+    let connect = this.buffered.subarray(0, length);
+    if (certUsername !== undefined || certClientid !== undefined) {
+      if (certUsername !== undefined) packet.username = certUsername;
+      if (certClientid !== undefined) packet.clientId = certClientid;
+      connect = mqttPacket.generate(packet, { protocolVersion: version });
+    }
+    const rest = this.buffered.subarray(length);
+    const session: ClientSession = {
+      meta: this.meta,
+      decision,
+      mountpoint: this.meta.mountpoint,
+      authz: {
+        clientid: credential.clientid,
+        ...(credential.username !== undefined ? { username: credential.username } : {}),
+        peerhost: this.meta.peerhost,
+        listener: this.meta.listenerId,
+        protocol: 'mqtt',
+        mountpoint: this.meta.mountpoint,
+        isSuperuser: decision.isSuperuser,
+        ...(decision.acl ? { acl: decision.acl } : {}),
+        ...(credential.cert_common_name !== undefined ? { cert_common_name: credential.cert_common_name } : {}),
+        ...(credential.cert_subject !== undefined ? { cert_subject: credential.cert_subject } : {}),
+        client_attrs: { ...credential.client_attrs, ...(decision.clientAttrs ?? {}) },
+      },
+    };
+    this.buffered = Buffer.alloc(0);
+    this.stream.unshift(rest.length > 0 ? Buffer.concat([connect, rest]) : connect);
+    this.deps.handOver(this.stream, session);
+  }
+
+  /** Stops owning the stream's reads; the broker (or nobody) reads from here on. */
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.stream.off('readable', this.onReadable);
+    this.stream.off('close', this.onClose);
+  }
+
+  private refuse(reason: string): void {
+    if (this.done && this.stream.destroyed) return;
+    this.finish();
+    this.deps.logger.info(
+      { listener: this.meta.listenerId, peer: `${this.meta.peerhost}:${this.meta.peerport}`, reason },
+      'connection refused',
+    );
+    this.deps.onRefused?.(this.meta, reason);
+    this.stream.destroy();
+  }
+
+  private refuseMalformed(message: string): void {
+    // An unsupported protocol level gets CONNACK 1 (v3) before the close [MQTT-3.1.2-2].
+    if (/protocol version|protocol id/i.test(message)) {
+      this.deps.logger.info(
+        { listener: this.meta.listenerId, peer: `${this.meta.peerhost}:${this.meta.peerport}`, reason: `malformed CONNECT: ${message}` },
+        'connection refused',
+      );
+      this.deps.onRefused?.(this.meta, 'unsupported protocol version');
+      this.stream.end(mqttPacket.generate({ cmd: 'connack', returnCode: 1, sessionPresent: false }, { protocolVersion: 4 }));
+      setTimeout(() => this.stream.destroy(), 1000).unref();
+      return;
+    }
+    this.done = false;
+    this.refuse(`malformed CONNECT: ${message}`);
+  }
+
+  private closeWithConnack(version: number, v5code: number): void {
+    const packet =
+      version === 5
+        ? { cmd: 'connack' as const, reasonCode: v5code, sessionPresent: false }
+        : { cmd: 'connack' as const, returnCode: v3ReturnCode(v5code), sessionPresent: false };
+    this.stream.end(mqttPacket.generate(packet, { protocolVersion: version }));
+    setTimeout(() => this.stream.destroy(), 1000).unref();
+  }
+}
+
+function noop(): void {}
+
+/** Total size of the first packet from its fixed header; undefined until known, -1 when malformed. */
+export function frameLength(buf: Buffer): number | undefined {
+  let length = 0;
+  let multiplier = 1;
+  for (let i = 1; i <= 4; i++) {
+    if (i >= buf.length) return undefined;
+    const byte = buf[i]!;
+    length += (byte & 0x7f) * multiplier;
+    if ((byte & 0x80) === 0) return i + 1 + length;
+    multiplier *= 128;
+  }
+  return -1;
+}
+
+function parseConnect(bytes: Buffer): IConnectPacket {
+  const parser = mqttPacket.parser();
+  let packet: IConnectPacket | undefined;
+  let error: Error | undefined;
+  parser.on('packet', (p: mqttPacket.Packet) => {
+    if (p.cmd === 'connect') packet = p;
+  });
+  parser.on('error', (err: Error) => {
+    error ??= err;
+  });
+  parser.parse(bytes);
+  if (error) throw error;
+  if (!packet) throw new Error('incomplete CONNECT');
+  return packet;
+}
+
+function describeBadStart(buf: Buffer): string {
+  const head = buf.subarray(0, 4).toString('latin1');
+  if (/^(GET |POST|PUT |HEAD)/.test(head)) return 'HTTP request on an MQTT listener';
+  if (buf[0] === 0x16) return 'TLS handshake on a plain MQTT listener';
+  if (head.startsWith('PROX') || buf.subarray(0, 12).equals(PROXY_V2_SIGNATURE)) return 'Proxy Protocol header on a listener without proxy_protocol';
+  return `first packet is not CONNECT (first byte 0x${buf[0]!.toString(16).padStart(2, '0')})`;
+}
+
+const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+
+/** The certificate (or PSK) field a `peer_cert_as_*` setting names, when the connection has it. */
+export function certField(meta: ConnectionMeta, kind: PeerCertAs): string | undefined {
+  if (kind === 'disabled') return undefined;
+  if (kind === 'psk_identity') return meta.pskIdentity;
+  const cert: PeerCertificate | undefined = meta.cert;
+  if (!cert) return undefined;
+  switch (kind) {
+    case 'cn':
+      return cert.commonName;
+    case 'dn':
+      return cert.subject;
+    case 'crt':
+      return cert.der?.toString('latin1');
+    case 'pem':
+      return cert.pemBody;
+    case 'md5':
+      return cert.md5;
+    case 'san_dns':
+      return cert.sanDns[0];
+    case 'san_email':
+      return cert.sanEmail[0];
+    case 'san_uri':
+      return cert.sanUri[0];
+    case 'fingerprint_sha256':
+      return cert.fingerprintSha256;
+  }
+}
+
+function buildCredential(
+  meta: ConnectionMeta,
+  packet: IConnectPacket,
+  certUsername: string | undefined,
+  certClientid: string | undefined,
+): ClientCredential {
+  const username = certUsername ?? packet.username;
+  const credential: ClientCredential = {
+    listener: meta.listenerId,
+    protocol: 'mqtt',
+    clientid: certClientid ?? packet.clientId,
+    peerhost: meta.peerhost,
+    peerport: meta.peerport,
+    sockport: meta.sockport,
+    zone: 'default',
+    mountpoint: meta.mountpoint,
+    client_attrs: {},
+    enable_authn: meta.enableAuthn,
+  };
+  if (username !== undefined) credential.username = username;
+  if (packet.password !== undefined) credential.password = Buffer.from(packet.password);
+  if (meta.cert) {
+    credential.cert_subject = meta.cert.subject;
+    if (meta.cert.commonName !== undefined) credential.cert_common_name = meta.cert.commonName;
+    if (meta.cert.pemBody !== undefined) credential.cert_pem = meta.cert.pemBody;
+  }
+  if (meta.pskIdentity !== undefined) credential.psk_identity = meta.pskIdentity;
+  const props = packet.properties;
+  if (props?.authenticationMethod !== undefined) credential.auth_method = props.authenticationMethod;
+  if (props?.authenticationData !== undefined) credential.auth_data = props.authenticationData;
+  return credential;
+}

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import { ListenerStartError } from '../listeners/listener.js';
+import { startGatehouse } from './main.js';
+import { configChecks } from './checks.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DEFAULT_CONFIG = 'etc/gatehouse.conf';
+/** Stop must be done by then, or the process goes anyway. */
+const SHUTDOWN_LIMIT_MS = 4500;
+
+const HELP = `gatehouse: MQTT 3.1/3.1.1/5.0 and STOMP broker with EMQX 5-style authentication
+
+Usage:
+  gatehouse start [--config FILE]        run the broker (default config: ${DEFAULT_CONFIG})
+  gatehouse check-config FILE            validate a configuration file and exit
+  gatehouse --version                    print the version
+  gatehouse --help                       this text
+
+Configuration values can be overridden from the environment:
+  GATEHOUSE_LISTENERS__TCP__DEFAULT__BIND=127.0.0.1:11883 sets listeners.tcp.default.bind
+`;
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined ? 1 : 0;
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`gatehouse ${version()}\n`);
+    return 0;
+  }
+  try {
+    switch (command) {
+      case 'start':
+        return await start(rest);
+      case 'check-config':
+        return checkConfig(rest);
+      default:
+        process.stderr.write(`gatehouse: unknown command "${command}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof ListenerStartError) {
+      process.stderr.write(`gatehouse: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+function checkConfig(args: string[]): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const file = positionals[0];
+  if (!file) {
+    process.stderr.write('gatehouse: check-config needs a FILE\n');
+    return 2;
+  }
+  loadConfigFile(file, { checks: configChecks() });
+  process.stdout.write(`${file}: configuration is valid\n`);
+  return 0;
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
+  const file = values.config ?? process.env['GATEHOUSE_CONFIG'] ?? DEFAULT_CONFIG;
+  const config = loadConfigFile(file, { checks: configChecks() });
+  const node = await startGatehouse(config, { baseDir: process.cwd() });
+  node.logger.info({ version: version(), config: file }, 'gatehouse started');
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      node.logger.info({ signal }, 'shutting down');
+      const force = setTimeout(() => {
+        node.logger.warn('shutdown took too long; exiting');
+        resolveStop();
+      }, SHUTDOWN_LIMIT_MS);
+      force.unref();
+      node
+        .stop()
+        .catch((err: Error) => node.logger.error({ err: err.message }, 'error during shutdown'))
+        .finally(() => {
+          clearTimeout(force);
+          node.logger.info('stopped');
+          resolveStop();
+        });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  return 0;
+}

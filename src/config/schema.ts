@@ -1,0 +1,332 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Bind, ByteSize, Duration, Enum } from './types.js';
+
+/**
+ * The one schema of Gatehouse's configuration: validation, defaults and types.
+ * Shapes and names follow EMQX 5 (emqx5-auth.md §11, Appendix A). Defaults live
+ * here and nowhere else.
+ */
+
+const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]*$';
+
+/**
+ * An authenticator block. The root schema only checks what routes it to a backend;
+ * the backend's own schema (src/authn/backends/<backend>) validates the rest.
+ */
+export const AuthenticatorConfig = Type.Object(
+  {
+    mechanism: Type.String({ minLength: 1, expected: 'an authentication mechanism such as password_based' }),
+    backend: Type.Optional(Type.String({ minLength: 1 })),
+    enable: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: true },
+);
+export type AuthenticatorConfig = Static<typeof AuthenticatorConfig> & Record<string, unknown>;
+
+/** `authentication = {...}` is the same as `authentication = [{...}]` (normalised before validation). */
+export const AuthenticationList = Type.Array(AuthenticatorConfig, { default: [] });
+
+export const EnableAuthn = Type.Union([Type.Boolean(), Type.Literal('quick_deny_anonymous')], {
+  default: true,
+  expected: 'true, false or quick_deny_anonymous',
+});
+
+const PeerCertAs = Enum(
+  ['disabled', 'cn', 'dn', 'crt', 'pem', 'md5', 'san_dns', 'san_email', 'san_uri', 'fingerprint_sha256', 'psk_identity'] as const,
+  { default: 'disabled' },
+);
+
+const MaxConnections = Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('infinity')], {
+  default: 'infinity',
+  expected: 'a positive integer or "infinity"',
+});
+
+const TcpOptions = Type.Object(
+  {
+    nodelay: Type.Boolean({ default: true }),
+    backlog: Type.Integer({ minimum: 1, default: 1024 }),
+    active_n: Type.Optional(Type.Integer()),
+    send_timeout: Type.Optional(Duration('15s')),
+    send_timeout_close: Type.Optional(Type.Boolean()),
+    recbuf: Type.Optional(ByteSize('4KB')),
+    sndbuf: Type.Optional(ByteSize('4KB')),
+    buffer: Type.Optional(ByteSize('4KB')),
+    high_watermark: Type.Optional(ByteSize('1MB')),
+    reuseaddr: Type.Optional(Type.Boolean()),
+    keepalive: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+const PemOrPath = Type.String({ minLength: 1, expected: 'a file path or inline PEM text' });
+
+export const SslOptions = Type.Object(
+  {
+    cacertfile: Type.Optional(PemOrPath),
+    certfile: Type.Optional(PemOrPath),
+    keyfile: Type.Optional(PemOrPath),
+    password: Type.Optional(Type.String()),
+    verify: Enum(['verify_none', 'verify_peer'] as const, { default: 'verify_none' }),
+    fail_if_no_peer_cert: Type.Boolean({ default: false }),
+    depth: Type.Integer({ minimum: 0, default: 10 }),
+    versions: Type.Array(Enum(['tlsv1.2', 'tlsv1.3'] as const), { default: ['tlsv1.3', 'tlsv1.2'], minItems: 1 }),
+    ciphers: Type.Union([Type.Array(Type.String()), Type.String()], { default: [] }),
+    handshake_timeout: Duration('15s'),
+    enable_crl_check: Type.Boolean({ default: false }),
+    crlfile: Type.Optional(PemOrPath),
+    secure_renegotiate: Type.Optional(Type.Boolean()),
+    reuse_sessions: Type.Optional(Type.Boolean()),
+    honor_cipher_order: Type.Optional(Type.Boolean()),
+    client_renegotiation: Type.Optional(Type.Boolean()),
+    dhfile: Type.Optional(Type.String()),
+    log_level: Type.Optional(Type.String()),
+    hibernate_after: Type.Optional(Duration('5s')),
+    gc_after_handshake: Type.Optional(Type.Boolean()),
+    user_lookup_fun: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type SslOptions = Static<typeof SslOptions>;
+
+export const WebsocketOptions = Type.Object(
+  {
+    mqtt_path: Type.String({ pattern: '^/', default: '/mqtt', expected: 'a path starting with /' }),
+    mqtt_piggyback: Enum(['single', 'multiple'] as const, { default: 'multiple' }),
+    compress: Type.Boolean({ default: false }),
+    idle_timeout: Duration('7200s'),
+    max_frame_size: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('infinity')], { default: 'infinity' }),
+    fail_if_no_subprotocol: Type.Boolean({ default: true }),
+    supported_subprotocols: Type.String({ default: 'mqtt, mqtt-v3, mqtt-v3.1.1, mqtt-v5, mqttv3.1' }),
+    check_origin_enable: Type.Boolean({ default: false }),
+    allow_origin_absence: Type.Boolean({ default: true }),
+    check_origins: Type.String({ default: 'http://localhost:18083, http://127.0.0.1:18083' }),
+    proxy_address_header: Type.String({ default: 'x-forwarded-for' }),
+    proxy_port_header: Type.String({ default: 'x-forwarded-port' }),
+    validate_utf8: Type.Boolean({ default: true }),
+    deflate_opts: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type WebsocketOptions = Static<typeof WebsocketOptions>;
+
+function listenerFields(defaultBind: string) {
+  return {
+    enable: Type.Boolean({ default: true }),
+    bind: Bind(defaultBind),
+    acceptors: Type.Integer({ minimum: 1, default: 16 }),
+    max_connections: MaxConnections,
+    mountpoint: Type.String({ default: '' }),
+    zone: Type.String({ default: 'default' }),
+    enable_authn: EnableAuthn,
+    access_rules: Type.Array(Type.String(), { default: ['allow all'] }),
+    proxy_protocol: Type.Boolean({ default: false }),
+    proxy_protocol_timeout: Duration('3s'),
+    proxy_protocol_trusted_cidrs: Type.Array(Type.String(), { default: [] }),
+    authentication: AuthenticationList,
+    tcp_options: TcpOptions,
+  };
+}
+
+export const TcpListener = Type.Object(listenerFields('127.0.0.1:1883'), { additionalProperties: false });
+export const SslListener = Type.Object(
+  { ...listenerFields('127.0.0.1:8883'), ssl_options: SslOptions },
+  { additionalProperties: false },
+);
+export const WsListener = Type.Object(
+  { ...listenerFields('127.0.0.1:8083'), websocket: WebsocketOptions },
+  { additionalProperties: false },
+);
+export const WssListener = Type.Object(
+  { ...listenerFields('127.0.0.1:8084'), websocket: WebsocketOptions, ssl_options: SslOptions },
+  { additionalProperties: false },
+);
+
+function named<T extends TSchema>(schema: T) {
+  return Type.Record(Type.String({ pattern: NAME_PATTERN }), schema, {
+    default: {},
+    expected: 'listener names made of letters, digits, _ and -',
+  });
+}
+
+export const Listeners = Type.Object(
+  {
+    tcp: named(TcpListener),
+    ssl: named(SslListener),
+    ws: named(WsListener),
+    wss: named(WssListener),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ListenerSchemas = { tcp: TcpListener, ssl: SslListener, ws: WsListener, wss: WssListener } as const;
+export type ListenerType = keyof typeof ListenerSchemas;
+export const LISTENER_TYPES = Object.keys(ListenerSchemas) as ListenerType[];
+export type TcpListenerConfig = Static<typeof TcpListener>;
+export type SslListenerConfig = Static<typeof SslListener>;
+export type WsListenerConfig = Static<typeof WsListener>;
+export type WssListenerConfig = Static<typeof WssListener>;
+/** Every listener type's fields; the optional parts are present for the types that have them. */
+export type ListenerConfig = TcpListenerConfig & { ssl_options?: SslOptions; websocket?: WebsocketOptions };
+
+const LogLevel = Enum(['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency', 'all', 'none'] as const, {
+  default: 'info',
+});
+
+export const StompListeners = Type.Object(
+  {
+    tcp: named(Type.Object(listenerFields('127.0.0.1:61613'), { additionalProperties: false })),
+    ssl: named(Type.Object({ ...listenerFields('127.0.0.1:61614'), ssl_options: SslOptions }, { additionalProperties: false })),
+    ws: named(
+      Type.Object(
+        {
+          ...listenerFields('127.0.0.1:61615'),
+          websocket: Type.Object(
+            {
+              path: Type.String({ pattern: '^/', default: '/stomp' }),
+              supported_subprotocols: Type.String({ default: 'v12.stomp, v11.stomp, v10.stomp' }),
+              fail_if_no_subprotocol: Type.Boolean({ default: false }),
+            },
+            { additionalProperties: false, default: {} },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const StompGateway = Type.Object(
+  {
+    enable: Type.Boolean({ default: true }),
+    enable_stats: Type.Boolean({ default: true }),
+    idle_timeout: Duration('30s'),
+    mountpoint: Type.String({ default: '' }),
+    frame: Type.Object(
+      {
+        max_headers: Type.Integer({ minimum: 1, default: 10 }),
+        max_headers_length: Type.Integer({ minimum: 1, default: 1024 }),
+        max_body_length: Type.Integer({ minimum: 1, default: 65536 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    clientinfo_override: Type.Object(
+      {
+        username: Type.Optional(Type.String()),
+        password: Type.Optional(Type.String()),
+        clientid: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    authentication: Type.Union([AuthenticationList, AuthenticatorConfig], { default: [] }),
+    listeners: StompListeners,
+  },
+  { additionalProperties: false },
+);
+export type StompGatewayConfig = Static<typeof StompGateway>;
+
+export const AuthorizationConfig = Type.Object(
+  {
+    no_match: Enum(['allow', 'deny'] as const, { default: 'allow' }),
+    deny_action: Enum(['ignore', 'disconnect'] as const, { default: 'ignore' }),
+    cache: Type.Object(
+      {
+        enable: Type.Boolean({ default: true }),
+        max_size: Type.Integer({ minimum: 1, default: 32 }),
+        ttl: Duration('1m'),
+        excludes: Type.Array(Type.String(), { default: [] }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    sources: Type.Array(Type.Object({ type: Type.String({ minLength: 1 }), enable: Type.Boolean({ default: true }) }, { additionalProperties: true }), {
+      default: [],
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const GatehouseConfig = Type.Object(
+  {
+    node: Type.Object(
+      {
+        name: Type.String({ default: 'gatehouse@127.0.0.1' }),
+        data_dir: Type.String({ minLength: 1, default: 'data' }),
+        cookie: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        console: Type.Object(
+          {
+            enable: Type.Boolean({ default: true }),
+            level: LogLevel,
+            formatter: Type.Optional(Enum(['text', 'json'] as const)),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    mqtt: Type.Object(
+      {
+        idle_timeout: Duration('15s', { description: 'close a connection that sends no CONNECT within this time' }),
+        max_packet_size: ByteSize('1MB'),
+        max_clientid_len: Type.Integer({ minimum: 23, maximum: 65535, default: 65535 }),
+        peer_cert_as_username: PeerCertAs,
+        peer_cert_as_clientid: PeerCertAs,
+        use_username_as_clientid: Type.Boolean({ default: false }),
+        session_expiry_interval: Duration('2h'),
+        max_topic_levels: Type.Integer({ minimum: 1, maximum: 100, default: 100 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    authentication: AuthenticationList,
+    authentication_settings: Type.Object(
+      {
+        timeout: Duration('5s', { description: 'an authenticator that has not answered by then ignores' }),
+        hash_concurrency: Type.Integer({ minimum: 1, default: 8 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    authorization: AuthorizationConfig,
+    listeners: Listeners,
+    gateway: Type.Object({ stomp: Type.Optional(StompGateway) }, { additionalProperties: false, default: {} }),
+    psk_authentication: Type.Object(
+      {
+        enable: Type.Boolean({ default: false }),
+        init_file: Type.Optional(Type.String()),
+        separator: Type.String({ minLength: 1, default: ':' }),
+        chunk_size: Type.Integer({ minimum: 1, default: 50 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    dashboard: Type.Object(
+      {
+        listeners: Type.Object(
+          {
+            http: Type.Object(
+              { enable: Type.Boolean({ default: true }), bind: Bind('127.0.0.1:18083') },
+              { additionalProperties: false, default: {} },
+            ),
+            https: Type.Object(
+              { enable: Type.Boolean({ default: false }), bind: Bind('127.0.0.1:18084'), ssl_options: SslOptions },
+              { additionalProperties: false, default: {} },
+            ),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        default_username: Type.String({ default: 'admin' }),
+        default_password: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    api_key: Type.Object(
+      { bootstrap_file: Type.String({ default: '' }) },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type GatehouseConfig = Static<typeof GatehouseConfig>;

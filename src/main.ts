@@ -1,0 +1,113 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { formatBind, isLoopback, type BindAddress } from './config/bind.js';
+import { parseByteSize, parseDuration } from './config/hocon/units.js';
+import { LISTENER_TYPES, type GatehouseConfig } from './config/schema.js';
+import { createLogger } from './logging/index.js';
+import { MqttBroker } from './broker/broker.js';
+import { createMqttFront, type MqttFrontSettings } from './broker/front.js';
+import { allowAnonymous, type AuthenticationService } from './authn/types.js';
+import { allowAllButSys, type AuthorizationService } from './authz/types.js';
+import { ListenerManager } from '../listeners/manager.js';
+import { listenerSpec } from '../listeners/spec.js';
+import type { ListenerSpec } from '../listeners/types.js';
+
+/** A running node: what tests, the CLI and the API hold on to. */
+export interface GatehouseNode {
+  readonly config: GatehouseConfig;
+  readonly logger: Logger;
+  readonly broker: MqttBroker;
+  readonly listeners: ListenerManager;
+  /** Where each running listener is bound (ports resolved), by listener id. */
+  address(listenerId: string): BindAddress;
+  /** Stops accepting, disconnects clients cleanly, closes stores. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Directory relative paths in the config resolve against (the config file's). */
+  baseDir?: string;
+}
+
+/** The composition root: config → services → broker → listeners. */
+export async function startGatehouse(config: GatehouseConfig, opts: StartOptions = {}): Promise<GatehouseNode> {
+  const logger = opts.logger ?? createLogger(config.log.console);
+  const baseDir = opts.baseDir ?? process.cwd();
+  const dataDir = resolve(baseDir, config.node.data_dir);
+  mkdirSync(dataDir, { recursive: true });
+
+  const authn: AuthenticationService = allowAnonymous;
+  const authz: AuthorizationService = allowAllButSys;
+  const maxPacketSize = parseByteSize(config.mqtt.max_packet_size);
+  const broker = await MqttBroker.create({
+    logger,
+    authz: () => authz,
+    maxPacketSize,
+    maxClientIdLength: config.mqtt.max_clientid_len,
+    maxTopicLevels: config.mqtt.max_topic_levels,
+  });
+  const frontSettings: MqttFrontSettings = {
+    idleTimeoutMs: parseDuration(config.mqtt.idle_timeout),
+    maxPacketSize,
+    peerCertAsUsername: config.mqtt.peer_cert_as_username,
+    peerCertAsClientid: config.mqtt.peer_cert_as_clientid,
+  };
+  const front = createMqttFront({ logger, authn: () => authn, settings: () => frontSettings, handOver: broker.handOver });
+  const listeners = new ListenerManager({ logger, handlers: { mqtt: front } });
+
+  const node: GatehouseNode = {
+    config,
+    logger,
+    broker,
+    listeners,
+    address(id) {
+      const addr = listeners.get(id)?.address();
+      if (!addr) throw new Error(`listener ${id} is not running`);
+      return addr;
+    },
+    async stop() {
+      await listeners.stopAccepting();
+      await broker.close();
+      await listeners.stopAll();
+    },
+  };
+
+  try {
+    for (const spec of mqttListenerSpecs(config)) {
+      if (!spec.enable) continue;
+      await listeners.add(spec);
+      warnIfOpen(logger, spec, config);
+    }
+  } catch (err) {
+    await node.stop().catch(() => undefined);
+    throw err;
+  }
+  const open = listeners.list().filter((l) => !isLoopback(l.address?.host ?? l.bind));
+  if (open.length === 0) {
+    logger.info('all listeners are bound to loopback; set listeners.<type>.<name>.bind (or GATEHOUSE_LISTENERS__TCP__DEFAULT__BIND) to open up');
+  }
+  return node;
+}
+
+/** Every MQTT listener of the config, as specs, in a stable order. */
+export function mqttListenerSpecs(config: GatehouseConfig): ListenerSpec[] {
+  const specs: ListenerSpec[] = [];
+  for (const type of LISTENER_TYPES) {
+    for (const [name, block] of Object.entries(config.listeners[type])) {
+      specs.push(listenerSpec(`${type}:${name}`, type, 'mqtt', block));
+    }
+  }
+  return specs;
+}
+
+/** gatehouse-choices 12: an anonymous listener on a non-loopback address is worth a warning at every start. */
+function warnIfOpen(logger: Logger, spec: ListenerSpec, config: GatehouseConfig): void {
+  if (isLoopback(spec.bind.host)) return;
+  const listenerBlock = (config.listeners[spec.transport] as Record<string, { authentication: unknown[] }>)[spec.id.split(':')[1]!];
+  const hasChain = (listenerBlock?.authentication.length ?? 0) > 0 || config.authentication.length > 0;
+  if (spec.enableAuthn === false || !hasChain) {
+    logger.warn({ listener: spec.id, address: formatBind(spec.bind) }, 'listener accepts anonymous clients on a non-loopback address');
+  }
+}
