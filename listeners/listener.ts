@@ -108,12 +108,19 @@ export class Listener {
     this.server = undefined;
     this.bound = undefined;
     if (!server) return;
+    // server.close() calls back only once every connection has ended.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    if (dropConnections) for (const s of this.sockets) s.destroy();
     this.wss?.close();
     this.wss = undefined;
     this.http = undefined;
+    if (!dropConnections) return;
+    for (const s of this.sockets) s.destroy();
     await closed;
+  }
+
+  /** Closes whatever connections are still open (after a stop that left them to their fronts). */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
   }
 
   status(): ListenerStatus {

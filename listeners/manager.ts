@@ -126,6 +126,7 @@ export class ListenerManager {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.listeners.values()].map((l) => l.stop(true)));
+    for (const l of this.listeners.values()) l.dropConnections();
   }
 
   private require(id: string): Listener {

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
@@ -7,7 +7,15 @@ import { ListenerStartError } from '../listeners/listener.js';
 import { startGatehouse } from './main.js';
 import { configChecks } from './checks.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The package root: the nearest folder above this file with a package.json (src/ or dist/src/). */
+const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(dir: string): string {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json'))) return d;
+    if (dirname(d) === d) return dir;
+  }
+}
 const DEFAULT_CONFIG = 'etc/gatehouse.conf';
 /** Stop must be done by then, or the process goes anyway. */
 const SHUTDOWN_LIMIT_MS = 4500;
@@ -78,15 +86,22 @@ function checkConfig(args: string[]): number {
 async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
   const file = values.config ?? process.env['GATEHOUSE_CONFIG'] ?? DEFAULT_CONFIG;
+  // Signals are taken from the first moment, so one that arrives while starting still stops cleanly.
+  let signalled: NodeJS.Signals | undefined;
+  let onSignal: (() => void) | undefined;
+  const take = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = signal;
+    onSignal?.();
+  };
+  process.on('SIGTERM', take);
+  process.on('SIGINT', take);
   const config = loadConfigFile(file, { checks: configChecks() });
   const node = await startGatehouse(config, { baseDir: process.cwd() });
   node.logger.info({ version: version(), config: file }, 'gatehouse started');
   await new Promise<void>((resolveStop) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      node.logger.info({ signal }, 'shutting down');
+    onSignal = () => {
+      node.logger.info({ signal: signalled }, 'shutting down');
       const force = setTimeout(() => {
         node.logger.warn('shutdown took too long; exiting');
         resolveStop();
@@ -101,8 +116,7 @@ async function start(args: string[]): Promise<number> {
           resolveStop();
         });
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    if (signalled) onSignal();
   });
   return 0;
 }

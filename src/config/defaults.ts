@@ -15,9 +15,10 @@ function walk(schema: TSchema, value: unknown): void {
   const kind = schema[Kind] as string | undefined;
   if (kind === 'Object' && !Array.isArray(value)) {
     const target = value as Record<string, unknown>;
-    const props = (schema as unknown as { properties: Record<string, TSchema> }).properties;
+    const { properties: props, required = [] } = schema as unknown as { properties: Record<string, TSchema>; required?: string[] };
     for (const [key, propSchema] of Object.entries(props)) {
-      if (target[key] === undefined && 'default' in propSchema) target[key] = structuredClone(propSchema.default as unknown);
+      // Optional properties stay absent: a default there only documents the runtime value.
+      if (target[key] === undefined && 'default' in propSchema && required.includes(key)) target[key] = structuredClone(propSchema.default as unknown);
       if (target[key] !== undefined) walk(propSchema, target[key]);
     }
     return;

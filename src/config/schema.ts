@@ -143,6 +143,7 @@ export const WssListener = Type.Object(
 
 function named<T extends TSchema>(schema: T) {
   return Type.Record(Type.String({ pattern: NAME_PATTERN }), schema, {
+    additionalProperties: false,
     default: {},
     expected: 'listener names made of letters, digits, _ and -',
   });

@@ -1,0 +1,54 @@
+/**
+ * Typed errors of the password-hashing module. None of them ever carries a
+ * password, a salt or a stored hash in its message: only the reason.
+ */
+
+/** Base class: every failure raised by this module is one of these. */
+export class PasswordHashError extends Error {
+  /** Stable machine-readable reason, e.g. `invalid_salt`. */
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'PasswordHashError';
+    this.code = code;
+  }
+}
+
+/**
+ * The stored salt cannot be used with the configured `salt_position`
+ * (EMQX crashes the authenticator here, which the chain counts as *ignore*).
+ */
+export class InvalidSaltError extends PasswordHashError {
+  constructor(message: string) {
+    super('invalid_salt', message);
+    this.name = 'InvalidSaltError';
+  }
+}
+
+/** The stored record itself is unusable (e.g. the hash is not a string). */
+export class InvalidStoredPasswordError extends PasswordHashError {
+  constructor(message: string) {
+    super('invalid_stored_password', message);
+    this.name = 'InvalidStoredPasswordError';
+  }
+}
+
+/** A `password_hash_algorithm` object is malformed or cannot be used for this operation. */
+export class InvalidAlgorithmError extends PasswordHashError {
+  constructor(code: string, message: string) {
+    super(code, message);
+    this.name = 'InvalidAlgorithmError';
+  }
+}
+
+/**
+ * Too many expensive (bcrypt / pbkdf2) verifications are already waiting.
+ * The chain maps it to *ignore* with reason `server_busy`.
+ */
+export class HashBusyError extends PasswordHashError {
+  constructor(message = 'password verification queue is full') {
+    super('server_busy', message);
+    this.name = 'HashBusyError';
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * hashPassword / verifyPassword: pick the scheme by `algorithm.name`.
+ * The set of algorithms is closed (EMQX's), so a checked switch is the registry.
+ */
+import type { PasswordHashAlgorithm } from './algorithm.js';
+import { hashBcrypt, verifyBcrypt } from './bcrypt.js';
+import { InvalidAlgorithmError, InvalidStoredPasswordError, PasswordHashError } from './errors.js';
+import { hashPbkdf2, verifyPbkdf2 } from './pbkdf2.js';
+import { hashSimple, verifySimple } from './simple.js';
+import type { HashedPassword, StoredPassword } from './types.js';
+
+function unknownAlgorithm(algorithm: never): InvalidAlgorithmError {
+  const name = (algorithm as { name?: unknown } | null)?.name;
+  return new InvalidAlgorithmError(
+    'unknown_algorithm',
+    `unknown password hash algorithm ${typeof name === 'string' ? JSON.stringify(name) : '(no name)'}`,
+  );
+}
+
+/**
+ * Hash a new password for the built-in database (reference §4.3).
+ * bcrypt and pbkdf2 wait for a limiter slot but are never refused.
+ */
+export async function hashPassword(algorithm: PasswordHashAlgorithm, password: string | Buffer): Promise<HashedPassword> {
+  if (typeof password !== 'string' && !Buffer.isBuffer(password)) {
+    throw new PasswordHashError('invalid_password', 'password must be a string or a Buffer');
+  }
+  switch (algorithm.name) {
+    case 'plain':
+    case 'md5':
+    case 'sha':
+    case 'sha256':
+    case 'sha512':
+      return hashSimple(algorithm, password);
+    case 'bcrypt':
+      return hashBcrypt(algorithm, password);
+    case 'pbkdf2':
+      return hashPbkdf2(algorithm, password);
+    default:
+      throw unknownAlgorithm(algorithm);
+  }
+}
+
+/**
+ * Check a client's password against a stored record (reference §4.2).
+ *
+ * Resolves false for a wrong or missing password. Rejects (the chain treats
+ * it as *ignore*) with InvalidSaltError when a prefix/suffix salt is not a
+ * string, InvalidStoredPasswordError when the stored hash is not a string,
+ * InvalidAlgorithmError for a malformed algorithm, and HashBusyError when the
+ * bcrypt/pbkdf2 queue is full.
+ */
+export async function verifyPassword(
+  algorithm: PasswordHashAlgorithm,
+  candidate: string | Buffer | undefined,
+  stored: StoredPassword,
+): Promise<boolean> {
+  if (typeof candidate !== 'string' && !Buffer.isBuffer(candidate)) return false;
+  if (typeof stored?.password_hash !== 'string') {
+    throw new InvalidStoredPasswordError('stored password hash must be a string');
+  }
+  switch (algorithm.name) {
+    case 'plain':
+    case 'md5':
+    case 'sha':
+    case 'sha256':
+    case 'sha512':
+      return verifySimple(algorithm, candidate, stored);
+    case 'bcrypt':
+      return verifyBcrypt(candidate, stored);
+    case 'pbkdf2':
+      return verifyPbkdf2(algorithm, candidate, stored);
+    default:
+      throw unknownAlgorithm(algorithm);
+  }
+}
