@@ -6,6 +6,8 @@ import { ConfigError, loadConfigFile } from './config/load.js';
 import { ListenerStartError } from '../listeners/listener.js';
 import { startGatehouse } from './main.js';
 import { configChecks } from './checks.js';
+import { usersCommand } from './commands/users.js';
+import { UserImportError } from './store/index.js';
 
 /** The package root: the nearest folder above this file with a package.json (src/ or dist/src/). */
 const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
@@ -25,6 +27,7 @@ const HELP = `gatehouse: MQTT 3.1/3.1.1/5.0 and STOMP broker with EMQX 5-style a
 Usage:
   gatehouse start [--config FILE]        run the broker (default config: ${DEFAULT_CONFIG})
   gatehouse check-config FILE            validate a configuration file and exit
+  gatehouse users add|update|delete|list|import ...   manage built-in database users (--help)
   gatehouse --version                    print the version
   gatehouse --help                       this text
 
@@ -53,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
         return await start(rest);
       case 'check-config':
         return checkConfig(rest);
+      case 'users':
+        return await usersCommand(rest);
       default:
         process.stderr.write(`gatehouse: unknown command "${command}"\n\n${HELP}`);
         return 2;
@@ -60,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`gatehouse: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof UserImportError) {
+      process.stderr.write(`gatehouse: import failed (${err.code}): ${err.message}\n`);
       return 1;
     }
     if (err instanceof ListenerStartError) {

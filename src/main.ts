@@ -7,11 +7,16 @@ import { LISTENER_TYPES, type GatehouseConfig } from './config/schema.js';
 import { createLogger } from './logging/index.js';
 import { MqttBroker } from './broker/broker.js';
 import { createMqttFront, type MqttFrontSettings } from './broker/front.js';
-import { allowAnonymous, type AuthenticationService } from './authn/types.js';
+import type { AuthenticationService } from './authn/types.js';
+import { AuthnService } from './authn/service.js';
+import { configureHashConcurrency } from './authn/password/index.js';
+import { BuiltInStore } from './store/index.js';
+import { configuredChains } from './checks.js';
 import { allowAllButSys, type AuthorizationService } from './authz/types.js';
 import { ListenerManager } from '../listeners/manager.js';
 import { listenerSpec } from '../listeners/spec.js';
 import type { ListenerSpec } from '../listeners/types.js';
+import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
 
 /** A running node: what tests, the CLI and the API hold on to. */
 export interface GatehouseNode {
@@ -19,6 +24,8 @@ export interface GatehouseNode {
   readonly logger: Logger;
   readonly broker: MqttBroker;
   readonly listeners: ListenerManager;
+  readonly store: BuiltInStore;
+  readonly authn: AuthnService;
   /** Where each running listener is bound (ports resolved), by listener id. */
   address(listenerId: string): BindAddress;
   /** Stops accepting, disconnects clients cleanly, closes stores. */
@@ -29,6 +36,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Directory relative paths in the config resolve against (the config file's). */
   baseDir?: string;
+  /** Replaces the authentication service (tests that record what authentication sees). */
+  authn?: AuthenticationService;
 }
 
 /** The composition root: config → services → broker → listeners. */
@@ -38,7 +47,21 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const dataDir = resolve(baseDir, config.node.data_dir);
   mkdirSync(dataDir, { recursive: true });
 
-  const authn: AuthenticationService = allowAnonymous;
+  configureHashConcurrency(config.authentication_settings.hash_concurrency);
+  const store = BuiltInStore.open(dataDir);
+  const authnService = new AuthnService({
+    logger,
+    store,
+    baseDir,
+    timeoutMs: parseDuration(config.authentication_settings.timeout),
+  });
+  try {
+    for (const chain of configuredChains(config)) await authnService.setChain(chain.name, chain.authenticators, true);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const authn: AuthenticationService = opts.authn ?? authnService;
   const authz: AuthorizationService = allowAllButSys;
   const maxPacketSize = parseByteSize(config.mqtt.max_packet_size);
   const broker = await MqttBroker.create({
@@ -55,13 +78,19 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     peerCertAsClientid: config.mqtt.peer_cert_as_clientid,
   };
   const front = createMqttFront({ logger, authn: () => authn, settings: () => frontSettings, handOver: broker.handOver });
-  const listeners = new ListenerManager({ logger, handlers: { mqtt: front } });
+  const stomp = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
+  const stompFront = stomp
+    ? createStompFront({ logger, broker, authn: () => authn, authz: () => authz, settings: () => stomp })
+    : undefined;
+  const listeners = new ListenerManager({ logger, handlers: { mqtt: front, ...(stompFront ? { stomp: stompFront } : {}) } });
 
   const node: GatehouseNode = {
     config,
     logger,
     broker,
     listeners,
+    store,
+    authn: authnService,
     address(id) {
       const addr = listeners.get(id)?.address();
       if (!addr) throw new Error(`listener ${id} is not running`);
@@ -71,6 +100,8 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       await listeners.stopAccepting();
       await broker.close();
       await listeners.stopAll();
+      await authnService.destroy();
+      store.close();
     },
   };
 
@@ -79,6 +110,9 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       if (!spec.enable) continue;
       await listeners.add(spec);
       warnIfOpen(logger, spec, config);
+    }
+    for (const spec of stomp ? stompListenerSpecs(stomp) : []) {
+      if (spec.enable) await listeners.add(spec);
     }
   } catch (err) {
     await node.stop().catch(() => undefined);

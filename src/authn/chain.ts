@@ -1,0 +1,145 @@
+import type { Logger } from 'pino';
+import { MetricSet } from '../metrics/counters.js';
+import type { Authenticator, AuthnResult, AuthnTrace } from './authenticator.js';
+import type { AuthnDecision, ClientCredential } from './types.js';
+
+export const AUTHENTICATOR_METRICS = ['total', 'success', 'failed', 'nomatch'] as const;
+export type AuthenticatorMetric = (typeof AUTHENTICATOR_METRICS)[number];
+
+/** One authenticator in a chain, with its config as written and its counters. */
+export interface ChainEntry {
+  id: string;
+  enable: boolean;
+  config: Record<string, unknown>;
+  authenticator: Authenticator;
+  metrics: MetricSet<AuthenticatorMetric>;
+}
+
+/** A named, ordered list of authenticators: `mqtt:global`, `tcp:default`, `stomp:global`, … */
+export interface Chain {
+  name: string;
+  entries: ChainEntry[];
+}
+
+/** What one authenticator did for one client: the explain endpoint's and the refusal log's unit. */
+export interface StepRecord {
+  authenticator: string;
+  result: 'allow' | 'deny' | 'ignore' | 'error' | 'timeout' | 'continue' | 'disabled';
+  reason?: string;
+  request?: string;
+  ms: number;
+}
+
+export interface ChainRun {
+  decision: AuthnDecision;
+  steps: StepRecord[];
+}
+
+export interface RunOptions {
+  timeoutMs: number;
+  logger: Logger;
+  /** Explain: record each authenticator's rendered request; metrics are not touched. */
+  dryRun?: boolean;
+}
+
+class AuthenticatorTimeout extends Error {}
+
+/**
+ * Runs a chain per §2.3: enabled authenticators in order; the first allow or deny
+ * stops; ignore, an exception or a timeout moves on (and is logged as a warning);
+ * if every enabled one ignored, the client is denied `not_authorized`; a chain
+ * with nothing enabled lets the client in anonymously.
+ */
+export async function runChain(chain: Chain, credential: ClientCredential, opts: RunOptions): Promise<ChainRun> {
+  const steps: StepRecord[] = [];
+  let enabled = 0;
+  for (const entry of chain.entries) {
+    if (!entry.enable) {
+      if (opts.dryRun) steps.push({ authenticator: entry.id, result: 'disabled', ms: 0 });
+      continue;
+    }
+    enabled++;
+    if (!opts.dryRun) entry.metrics.inc('total');
+    const trace: AuthnTrace = {};
+    const started = performance.now();
+    let result: AuthnResult;
+    try {
+      result = await withTimeout(entry.authenticator.authenticate(credential, opts.dryRun ? { trace } : undefined), opts.timeoutMs);
+    } catch (err) {
+      const timedOut = err instanceof AuthenticatorTimeout;
+      const ms = elapsed(started);
+      opts.logger.warn(
+        { chain: chain.name, authenticator: entry.id, clientid: credential.clientid, error: timedOut ? `no answer within ${opts.timeoutMs} ms` : (err as Error).message },
+        timedOut ? 'authenticator_timeout' : 'authenticator_error',
+      );
+      if (!opts.dryRun) entry.metrics.inc('nomatch');
+      steps.push({ authenticator: entry.id, result: timedOut ? 'timeout' : 'error', reason: timedOut ? 'timeout' : (err as Error).message, ms, ...request(trace) });
+      continue;
+    }
+    const ms = elapsed(started);
+    switch (result.outcome) {
+      case 'ignore':
+        if (!opts.dryRun) entry.metrics.inc('nomatch');
+        steps.push({ authenticator: entry.id, result: 'ignore', ms, ...(result.detail ? { reason: result.detail } : {}), ...request(trace) });
+        continue;
+      case 'allow': {
+        if (!opts.dryRun) entry.metrics.inc('success');
+        steps.push({ authenticator: entry.id, result: 'allow', ms, ...request(trace) });
+        const decision: AuthnDecision = {
+          allowed: true,
+          anonymous: false,
+          chain: chain.name,
+          authenticator: entry.id,
+          isSuperuser: result.isSuperuser,
+        };
+        if (result.acl) decision.acl = result.acl;
+        if (result.clientAttrs) decision.clientAttrs = result.clientAttrs;
+        if (result.expireAt !== undefined) decision.expireAt = result.expireAt;
+        return { decision, steps };
+      }
+      case 'deny':
+        if (!opts.dryRun) entry.metrics.inc('failed');
+        steps.push({ authenticator: entry.id, result: 'deny', reason: result.reason, ms, ...request(trace) });
+        return {
+          decision: {
+            allowed: false,
+            reason: result.reason,
+            chain: chain.name,
+            authenticator: entry.id,
+            ...(result.detail ? { detail: result.detail } : {}),
+          },
+          steps,
+        };
+      case 'continue':
+        // Enhanced authentication rounds (SCRAM) are driven by the MQTT front; not counted (§2.3).
+        steps.push({ authenticator: entry.id, result: 'continue', ms });
+        return {
+          decision: { allowed: false, reason: 'bad_authentication_method', chain: chain.name, authenticator: entry.id, detail: 'enhanced authentication is not available' },
+          steps,
+        };
+    }
+  }
+  if (enabled === 0) {
+    return { decision: { allowed: true, anonymous: true, isSuperuser: false, chain: chain.name }, steps };
+  }
+  return {
+    decision: { allowed: false, reason: 'not_authorized', chain: chain.name, detail: 'no authenticator recognised the client' },
+    steps,
+  };
+}
+
+function request(trace: AuthnTrace): { request?: string } {
+  return trace.request !== undefined ? { request: trace.request } : {};
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AuthenticatorTimeout()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

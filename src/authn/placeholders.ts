@@ -1,0 +1,155 @@
+import type { ClientCredential } from './types.js';
+
+/**
+ * Placeholders (§5): `${name}` in backend templates. A compiled template yields
+ * the values of its placeholders as parameters; backends bind them (SQL `?`/`$n`,
+ * Redis arguments, Mongo filter values, URL-encoded components) and never splice
+ * them into query text.
+ */
+
+export type PlaceholderContext = 'authn' | 'jwt_claims' | 'acl_topic' | 'mountpoint';
+
+const AUTHN = [
+  'clientid',
+  'username',
+  'password',
+  'peerhost',
+  'peerport',
+  'cert_subject',
+  'cert_common_name',
+  'cert_pem',
+  'zone',
+  'psk_identity',
+  'listener',
+];
+
+const ALLOWED: Record<PlaceholderContext, ReadonlySet<string>> = {
+  authn: new Set(AUTHN),
+  jwt_claims: new Set(['clientid', 'username']),
+  acl_topic: new Set(['clientid', 'username', 'cert_common_name', 'zone']),
+  mountpoint: new Set(['clientid', 'username', 'endpoint_name', 'zone']),
+};
+
+export type TemplatePart = { text: string } | { name: string };
+
+const PLACEHOLDER = /\$\{\s*\.?([A-Za-z0-9_.$]+)\s*\}/g;
+
+export class Template {
+  private constructor(
+    readonly source: string,
+    readonly parts: readonly TemplatePart[],
+    /** Placeholders that were not allowed here and were kept as literal text. */
+    readonly rejected: readonly string[],
+  ) {}
+
+  /** Parses `text`; placeholders not allowed in `context` stay literal (EMQX logs and keeps them). */
+  static compile(text: string, context: PlaceholderContext): Template {
+    const parts: TemplatePart[] = [];
+    const rejected: string[] = [];
+    let last = 0;
+    for (const m of text.matchAll(PLACEHOLDER)) {
+      const name = m[1]!;
+      const start = m.index;
+      if (start > last) parts.push({ text: text.slice(last, start) });
+      if (name === '$') parts.push({ text: '$' });
+      else if (isAllowed(context, name)) parts.push({ name });
+      else {
+        rejected.push(name);
+        parts.push({ text: m[0] });
+      }
+      last = start + m[0].length;
+    }
+    if (last < text.length) parts.push({ text: text.slice(last) });
+    return new Template(text, mergeText(parts), rejected);
+  }
+
+  /** Names of the placeholders, one per occurrence. */
+  get names(): string[] {
+    return this.parts.flatMap((p) => ('name' in p ? [p.name] : []));
+  }
+
+  /** The placeholders' values for a client, one per occurrence (absent → ''). */
+  values(credential: ClientCredential): string[] {
+    return this.names.map((n) => placeholderValue(n, credential) ?? '');
+  }
+
+  /** The whole text with values in place, each passed through `encode` (e.g. encodeURIComponent). */
+  render(credential: ClientCredential, encode: (value: string) => string = (v) => v): string {
+    let out = '';
+    for (const p of this.parts) out += 'name' in p ? encode(placeholderValue(p.name, credential) ?? '') : p.text;
+    return out;
+  }
+
+  /** Like render, with `${password}` shown as ****** (for explain and logs). */
+  renderMasked(credential: ClientCredential): string {
+    let out = '';
+    for (const p of this.parts) {
+      if ('name' in p) out += p.name === 'password' ? '******' : (placeholderValue(p.name, credential) ?? '');
+      else out += p.text;
+    }
+    return out;
+  }
+}
+
+function isAllowed(context: PlaceholderContext, name: string): boolean {
+  if (name.startsWith('client_attrs.')) return context !== 'jwt_claims' && name.length > 'client_attrs.'.length;
+  return ALLOWED[context].has(name);
+}
+
+function mergeText(parts: TemplatePart[]): TemplatePart[] {
+  const out: TemplatePart[] = [];
+  for (const p of parts) {
+    const prev = out[out.length - 1];
+    if ('text' in p && prev && 'text' in prev) out[out.length - 1] = { text: prev.text + p.text };
+    else out.push(p);
+  }
+  return out;
+}
+
+/** The value of one placeholder for a client; undefined when the client has none. */
+export function placeholderValue(name: string, c: ClientCredential): string | undefined {
+  switch (name) {
+    case 'clientid':
+      return c.clientid;
+    case 'username':
+      return c.username;
+    case 'password':
+      return c.password?.toString('utf8');
+    case 'peerhost':
+      return c.peerhost;
+    case 'peerport':
+      return String(c.peerport);
+    case 'cert_subject':
+      return c.cert_subject;
+    case 'cert_common_name':
+      return c.cert_common_name;
+    case 'cert_pem':
+      return c.cert_pem;
+    case 'zone':
+      return c.zone;
+    case 'psk_identity':
+      return c.psk_identity;
+    case 'listener':
+      return c.listener;
+    default:
+      if (name.startsWith('client_attrs.')) return c.client_attrs[name.slice('client_attrs.'.length)];
+      return undefined;
+  }
+}
+
+/**
+ * An SQL query whose placeholders become bind parameters: MySQL `?`, PostgreSQL `$1..$n`.
+ * A placeholder wrapped in single or double quotes is a bare parameter too (gatehouse-choices 8).
+ */
+export interface SqlTemplate {
+  sql: string;
+  template: Template;
+}
+
+export function sqlTemplate(query: string, style: 'mysql' | 'postgresql'): SqlTemplate {
+  const unquoted = query.replace(/(['"])(\$\{\s*\.?[A-Za-z0-9_.]+\s*\})\1/g, '$2');
+  const template = Template.compile(unquoted, 'authn');
+  let n = 0;
+  const sql = template.parts.map((p) => ('name' in p ? (style === 'mysql' ? '?' : `$${++n}`) : p.text)).join('');
+  return { sql, template };
+}

@@ -1,0 +1,140 @@
+import type { Logger } from 'pino';
+import { MetricSet } from '../metrics/counters.js';
+import type { BuiltInStore } from '../store/index.js';
+import type { AuthenticatorContext } from './authenticator.js';
+import { AUTHENTICATOR_METRICS, runChain, type Chain, type ChainEntry, type ChainRun, type StepRecord } from './chain.js';
+import { authenticatorId, findFactory } from './registry.js';
+import type { AuthenticationService, AuthnDecision, ClientCredential } from './types.js';
+
+export const GLOBAL_METRICS = [
+  'client.authenticate',
+  'client.auth.anonymous',
+  'authentication.success',
+  'authentication.success.anonymous',
+  'authentication.failure',
+] as const;
+export type GlobalAuthnMetric = (typeof GLOBAL_METRICS)[number];
+
+export interface AuthnServiceOptions {
+  logger: Logger;
+  store: BuiltInStore;
+  baseDir: string;
+  /** An authenticator that has not answered by then counts as ignore. */
+  timeoutMs: number;
+}
+
+/** The result of explain: the real chain run in dry-run mode. */
+export interface Explanation {
+  chain: string | null;
+  /** Why no chain ran, when none did (enable_authn = false, no chain, quick deny). */
+  note?: string;
+  steps: StepRecord[];
+  decision: AuthnDecision;
+}
+
+/**
+ * Holds every authentication chain of the node by name and answers the fronts.
+ * Chain selection (§2.2): the listener's own chain when it exists, else the
+ * protocol's global chain, else anonymous.
+ */
+export class AuthnService implements AuthenticationService {
+  private readonly chains = new Map<string, Chain>();
+  /** Counters survive a chain's reconfiguration, keyed `<chain>-<authenticator id>` as in EMQX. */
+  private readonly entryMetrics = new Map<string, ChainEntry['metrics']>();
+  readonly metrics = new MetricSet(GLOBAL_METRICS, ['client.authenticate']);
+
+  constructor(private readonly opts: AuthnServiceOptions) {}
+
+  /** Replaces a chain from config blocks (already validated). An empty list removes the chain. */
+  async setChain(name: string, configs: ReadonlyArray<Record<string, unknown>>, fromFile: boolean): Promise<void> {
+    const ctx: AuthenticatorContext = { chain: name, store: this.opts.store, logger: this.opts.logger, baseDir: this.opts.baseDir, fromFile };
+    const entries: ChainEntry[] = [];
+    try {
+      for (const config of configs) {
+        const id = authenticatorId(config as { mechanism: string; backend?: string });
+        const factory = findFactory(id);
+        if (!factory) throw new Error(`unknown authenticator ${id}`);
+        const authenticator = await factory.create(config, ctx);
+        const key = `${name}-${id}`;
+        const metrics = this.entryMetrics.get(key) ?? new MetricSet(AUTHENTICATOR_METRICS, ['total']);
+        this.entryMetrics.set(key, metrics);
+        entries.push({ id, enable: config['enable'] !== false, config: { ...config }, authenticator, metrics });
+      }
+    } catch (err) {
+      await Promise.all(entries.map((e) => e.authenticator.destroy?.()));
+      throw err;
+    }
+    const old = this.chains.get(name);
+    if (entries.length === 0) this.chains.delete(name);
+    else this.chains.set(name, { name, entries });
+    if (old) await Promise.all(old.entries.map((e) => e.authenticator.destroy?.()));
+    for (const key of [...this.entryMetrics.keys()]) {
+      if (key.startsWith(`${name}-`) && !entries.some((e) => `${name}-${e.id}` === key)) this.entryMetrics.delete(key);
+    }
+  }
+
+  chain(name: string): Chain | undefined {
+    return this.chains.get(name);
+  }
+
+  chainNames(): string[] {
+    return [...this.chains.keys()];
+  }
+
+  /** The chain a client of this listener and protocol gets (§2.2), if any. */
+  selectChain(credential: Pick<ClientCredential, 'listener' | 'protocol'>): Chain | undefined {
+    return this.chains.get(credential.listener) ?? this.chains.get(`${credential.protocol}:global`);
+  }
+
+  async authenticate(credential: ClientCredential): Promise<AuthnDecision> {
+    return (await this.run(credential, false)).decision;
+  }
+
+  /** Runs the real chain without side effects and reports each step (issue 6's explain). */
+  async explain(credential: ClientCredential): Promise<Explanation> {
+    return this.run(credential, true);
+  }
+
+  async destroy(): Promise<void> {
+    for (const chain of this.chains.values()) await Promise.all(chain.entries.map((e) => e.authenticator.destroy?.()));
+    this.chains.clear();
+  }
+
+  private async run(credential: ClientCredential, dryRun: boolean): Promise<Explanation> {
+    const count = (m: GlobalAuthnMetric) => {
+      if (!dryRun) this.metrics.inc(m);
+    };
+    // §1.3: the listener's enable_authn decides before any chain.
+    if (credential.enable_authn === false) {
+      return { chain: null, note: 'enable_authn = false on this listener', steps: [], decision: { allowed: true, anonymous: true, isSuperuser: false } };
+    }
+    if (credential.enable_authn === 'quick_deny_anonymous' && !credential.username) {
+      count('authentication.failure');
+      return {
+        chain: null,
+        note: 'quick_deny_anonymous: no username',
+        steps: [],
+        decision: { allowed: false, reason: 'not_authorized', detail: 'quick_deny_anonymous: the client sent no username' },
+      };
+    }
+    count('client.authenticate');
+    const chain = this.selectChain(credential);
+    let outcome: ChainRun;
+    if (!chain) {
+      outcome = { decision: { allowed: true, anonymous: true, isSuperuser: false }, steps: [] };
+    } else {
+      outcome = await runChain(chain, credential, { timeoutMs: this.opts.timeoutMs, logger: this.opts.logger, dryRun });
+    }
+    const { decision } = outcome;
+    if (decision.allowed) {
+      count('authentication.success');
+      if (decision.anonymous) {
+        count('authentication.success.anonymous');
+        count('client.auth.anonymous');
+      }
+    } else {
+      count('authentication.failure');
+    }
+    return { chain: chain?.name ?? null, ...(chain ? {} : { note: 'no chain for this listener or protocol' }), ...outcome };
+  }
+}
