@@ -68,7 +68,12 @@ export class ListenerManager {
   async update(spec: ListenerSpec): Promise<void> {
     const current = this.listeners.get(spec.id);
     if (!current) throw new ListenerNotFoundError(spec.id);
-    const before = current.spec;
+    let before = current.spec;
+    const bound = current.address();
+    // Asking for the address the listener already has (its port-0 bind resolved) is no change.
+    if (bound && spec.bind.port === bound.port && (spec.bind.host === bound.host || spec.bind.host === before.bind.host)) {
+      before = { ...before, bind: spec.bind };
+    }
     if (!spec.enable) {
       current.replaceSpec(spec);
       await current.stop();
