@@ -17,6 +17,7 @@ import { ListenerManager } from '../listeners/manager.js';
 import { listenerSpec } from '../listeners/spec.js';
 import type { ListenerSpec } from '../listeners/types.js';
 import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
+import { prepareTransportSecurity, type TransportSecurity } from '../listeners/steps.js';
 
 /** A running node: what tests, the CLI and the API hold on to. */
 export interface GatehouseNode {
@@ -38,6 +39,8 @@ export interface StartOptions {
   baseDir?: string;
   /** Replaces the authentication service (tests that record what authentication sees). */
   authn?: AuthenticationService;
+  /** Generate the TEST-ONLY development certificates into `<baseDir>/certs` when absent (`npm start`). */
+  devCertificates?: boolean;
 }
 
 /** The composition root: config → services → broker → listeners. */
@@ -47,7 +50,8 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const dataDir = resolve(baseDir, config.node.data_dir);
   mkdirSync(dataDir, { recursive: true });
 
-  configureHashConcurrency(config.authentication_settings.hash_concurrency);
+  const hashConcurrency = config.authentication_settings.hash_concurrency;
+  if (hashConcurrency !== undefined) configureHashConcurrency(hashConcurrency);
   const store = BuiltInStore.open(dataDir);
   const authnService = new AuthnService({
     logger,
@@ -55,8 +59,18 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     baseDir,
     timeoutMs: parseDuration(config.authentication_settings.timeout),
   });
+  let transport: TransportSecurity;
   try {
     for (const chain of configuredChains(config)) await authnService.setChain(chain.name, chain.authenticators, true);
+    const stompConf = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
+    transport = await prepareTransportSecurity({
+      logger,
+      baseDir,
+      specs: [...mqttListenerSpecs(config), ...(stompConf ? stompListenerSpecs(stompConf) : [])],
+      psk: config.psk_authentication,
+      pskStore: store.psk,
+      ...(opts.devCertificates ? { devCertificates: true } : {}),
+    });
   } catch (err) {
     store.close();
     throw err;
@@ -82,7 +96,12 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const stompFront = stomp
     ? createStompFront({ logger, broker, authn: () => authn, authz: () => authz, settings: () => stomp })
     : undefined;
-  const listeners = new ListenerManager({ logger, handlers: { mqtt: front, ...(stompFront ? { stomp: stompFront } : {}) } });
+  const listeners = new ListenerManager({
+    logger,
+    handlers: { mqtt: front, ...(stompFront ? { stomp: stompFront } : {}) },
+    stepsFor: transport.stepsFor,
+    onTlsChange: transport.onTlsChange,
+  });
 
   const node: GatehouseNode = {
     config,

@@ -286,7 +286,8 @@ export const GatehouseConfig = Type.Object(
     authentication_settings: Type.Object(
       {
         timeout: Duration('5s', { description: 'an authenticator that has not answered by then ignores' }),
-        hash_concurrency: Type.Integer({ minimum: 1, default: 8 }),
+        /** bcrypt/pbkdf2 jobs at once; absent = CPUs, capped below libuv's pool size. */
+        hash_concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -7,6 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { loadConfigText } from '../../src/config/load.js';
 import { configChecks } from '../../src/checks.js';
 import { startGatehouse, type GatehouseNode } from '../../src/main.js';
+import type { AuthenticationService } from '../../src/authn/types.js';
 
 /** Log lines a test node wrote, parsed. */
 export class LogCapture {
@@ -42,7 +43,10 @@ export interface TestNode {
  * Starts a node from HOCON text. Listeners default to 127.0.0.1 port 0 (the OS picks),
  * the data directory is a fresh temp dir.
  */
-export async function startTestNode(conf = '', opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestNode> {
+export async function startTestNode(
+  conf = '',
+  opts: { dataDir?: string; keepData?: boolean; authn?: AuthenticationService } = {},
+): Promise<TestNode> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const text = [
     `node.data_dir = "${dataDir}"`,
@@ -53,7 +57,7 @@ export async function startTestNode(conf = '', opts: { dataDir?: string; keepDat
   ].join('\n');
   const config = loadConfigText(text, { checks: configChecks() });
   const logs = new LogCapture();
-  const node = await startGatehouse(config, { logger: logs.logger });
+  const node = await startGatehouse(config, { logger: logs.logger, ...(opts.authn ? { authn: opts.authn } : {}) });
   const port = (id = 'tcp:default') => node.address(id).port;
   return {
     node,
