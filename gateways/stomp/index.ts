@@ -1,0 +1,86 @@
+import { Value } from '@sinclair/typebox/value';
+import type { Logger } from 'pino';
+import { listenerSpec } from '../../listeners/spec.js';
+import type { ConnectionHandler, ListenerSpec } from '../../listeners/types.js';
+import type { AuthenticationService } from '../../src/authn/types.js';
+import type { AuthorizationService } from '../../src/authz/types.js';
+import type { MqttBroker } from '../../src/broker/broker.js';
+import { parseDuration } from '../../src/config/hocon/units.js';
+import { StompListeners, type StompGatewayConfig } from '../../src/config/schema.js';
+import { StompChannel, type StompBus, type StompChannelSettings } from './channel.js';
+
+/**
+ * The STOMP gateway (reference §12): STOMP 1.0/1.1/1.2 clients on tcp, ssl and ws listeners,
+ * sharing the MQTT broker's topics, authenticated by the listener's (or gateway's) chain and
+ * authorized by the one service MQTT uses.
+ */
+
+export interface StompFrontDeps {
+  logger: Logger;
+  broker: MqttBroker;
+  /** The current authentication service (chains chosen by listener id and protocol inside). */
+  authn: () => AuthenticationService;
+  authz: () => AuthorizationService;
+  /** The current gateway settings, read once per new connection. */
+  settings: () => StompGatewayConfig;
+}
+
+/** The connection handler for every `stomp` listener. */
+export function createStompFront(deps: StompFrontDeps): ConnectionHandler {
+  const bus = brokerBus(deps.broker);
+  return (stream, meta) => {
+    const cfg = deps.settings();
+    const settings: StompChannelSettings = {
+      limits: {
+        maxHeaders: cfg.frame.max_headers,
+        maxHeadersLength: cfg.frame.max_headers_length,
+        maxBodyLength: cfg.frame.max_body_length,
+      },
+      idleTimeoutMs: parseDuration(cfg.idle_timeout),
+      // §12.1: a listener's own mountpoint overrides the gateway's.
+      mountpoint: meta.mountpoint !== '' ? meta.mountpoint : cfg.mountpoint,
+      clientinfoOverride: cfg.clientinfo_override,
+    };
+    new StompChannel(stream, meta, settings, { logger: deps.logger, bus, authn: deps.authn(), authz: deps.authz }).start();
+  };
+}
+
+/** The broker's topic space as the channel uses it. */
+function brokerBus(broker: MqttBroker): StompBus {
+  const aedes = broker.aedes;
+  return {
+    publish: (packet) => broker.publish(packet),
+    subscribe: (filter, deliver) =>
+      new Promise((resolve, reject) => aedes.subscribe(filter, deliver, (err?: unknown) => (err ? reject(toError(err)) : resolve()))),
+    unsubscribe: (filter, deliver) =>
+      new Promise((resolve, reject) => aedes.unsubscribe(filter, deliver, (err?: unknown) => (err ? reject(toError(err)) : resolve()))),
+  };
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+const STOMP_TRANSPORTS = ['tcp', 'ssl', 'ws'] as const;
+
+type StompTcpListenerConfig = StompGatewayConfig['listeners']['tcp'][string];
+
+/**
+ * The gateway's listeners as specs, ids `stomp:<type>:<name>`. A gateway configured without any
+ * listener gets `stomp:tcp:default` on 127.0.0.1:61613 (loopback, gatehouse-choices 12).
+ */
+export function stompListenerSpecs(cfg: StompGatewayConfig): ListenerSpec[] {
+  const specs: ListenerSpec[] = [];
+  for (const type of STOMP_TRANSPORTS) {
+    for (const [name, block] of Object.entries(cfg.listeners[type])) {
+      specs.push(listenerSpec(`stomp:${type}:${name}`, type, 'stomp', block));
+    }
+  }
+  if (specs.length === 0) specs.push(listenerSpec('stomp:tcp:default', 'tcp', 'stomp', defaultTcpListener()));
+  return specs;
+}
+
+function defaultTcpListener(): StompTcpListenerConfig {
+  const itemSchema = Object.values(StompListeners.properties.tcp.patternProperties)[0];
+  return Value.Default(itemSchema, {}) as StompTcpListenerConfig;
+}
