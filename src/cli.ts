@@ -106,7 +106,7 @@ async function start(args: string[]): Promise<number> {
   process.on('SIGTERM', take);
   process.on('SIGINT', take);
   const config = loadConfigFile(file, { checks: configChecks() });
-  const node = await startGatehouse(config, { baseDir: process.cwd() });
+  const node = await startGatehouse(config, { baseDir: process.cwd(), devCertificates: true });
   node.logger.info({ version: version(), config: file }, 'gatehouse started');
   await new Promise<void>((resolveStop) => {
     onSignal = () => {

@@ -18,6 +18,7 @@ import { listenerSpec } from '../listeners/spec.js';
 import type { ListenerSpec } from '../listeners/types.js';
 import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
 import { prepareTransportSecurity, type TransportSecurity } from '../listeners/steps.js';
+import { startApi, type ApiServer } from './api/index.js';
 
 /** A running node: what tests, the CLI and the API hold on to. */
 export interface GatehouseNode {
@@ -27,6 +28,8 @@ export interface GatehouseNode {
   readonly listeners: ListenerManager;
   readonly store: BuiltInStore;
   readonly authn: AuthnService;
+  /** The management API (dashboard.listeners.http/https), when enabled. */
+  api?: ApiServer;
   /** Where each running listener is bound (ports resolved), by listener id. */
   address(listenerId: string): BindAddress;
   /** Stops accepting, disconnects clients cleanly, closes stores. */
@@ -116,6 +119,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       return addr;
     },
     async stop() {
+      await node.api?.close();
       await listeners.stopAccepting();
       await broker.close();
       await listeners.stopAll();
@@ -128,14 +132,24 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     for (const spec of mqttListenerSpecs(config)) {
       if (!spec.enable) continue;
       await listeners.add(spec);
-      warnIfOpen(logger, spec, config);
+      warnIfOpen(logger, spec, authnService);
     }
     for (const spec of stomp ? stompListenerSpecs(stomp) : []) {
-      if (spec.enable) await listeners.add(spec);
+      if (!spec.enable) continue;
+      await listeners.add(spec);
+      warnIfOpen(logger, spec, authnService);
     }
   } catch (err) {
     await node.stop().catch(() => undefined);
     throw err;
+  }
+  if (config.dashboard.listeners.http.enable || config.dashboard.listeners.https.enable) {
+    try {
+      node.api = await startApi(node, { baseDir });
+    } catch (err) {
+      await node.stop().catch(() => undefined);
+      throw err;
+    }
   }
   const open = listeners.list().filter((l) => !isLoopback(l.address?.host ?? l.bind));
   if (open.length === 0) {
@@ -156,11 +170,14 @@ export function mqttListenerSpecs(config: GatehouseConfig): ListenerSpec[] {
 }
 
 /** gatehouse-choices 12: an anonymous listener on a non-loopback address is worth a warning at every start. */
-function warnIfOpen(logger: Logger, spec: ListenerSpec, config: GatehouseConfig): void {
+function warnIfOpen(logger: Logger, spec: ListenerSpec, authn: AuthnService): void {
   if (isLoopback(spec.bind.host)) return;
-  const listenerBlock = (config.listeners[spec.transport] as Record<string, { authentication: unknown[] }>)[spec.id.split(':')[1]!];
-  const hasChain = (listenerBlock?.authentication.length ?? 0) > 0 || config.authentication.length > 0;
-  if (spec.enableAuthn === false || !hasChain) {
-    logger.warn({ listener: spec.id, address: formatBind(spec.bind) }, 'listener accepts anonymous clients on a non-loopback address');
+  const chain = authn.selectChain({ listener: spec.id, protocol: spec.protocol });
+  const guarded = chain?.entries.some((e) => e.enable) ?? false;
+  if (spec.enableAuthn === false || !guarded) {
+    logger.warn(
+      { listener: spec.id, address: formatBind(spec.bind), chain: chain?.name ?? null },
+      'listener accepts anonymous clients on a non-loopback address',
+    );
   }
 }

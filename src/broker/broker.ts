@@ -65,6 +65,12 @@ export class MqttBroker {
     this.aedes.handle(stream);
   };
 
+  /** What authentication left on a connected client's session (superuser flag, ACL, attributes). */
+  session(clientId: string): ClientSession | undefined {
+    const client = (this.aedes as unknown as { clients: Record<string, ClientWithSession | undefined> }).clients[clientId];
+    return client?.[SESSION];
+  }
+
   get connectedClients(): number {
     return this.aedes.connectedClients;
   }

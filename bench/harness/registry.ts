@@ -1,0 +1,43 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { Scenario } from './scenario.js';
+
+export class RegistryError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'RegistryError';
+  }
+}
+
+const DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
+
+/** Every scenario of bench/scenarios/*.ts (each file exports `scenarios`), in file then declaration order. */
+export async function loadScenarios(): Promise<Scenario[]> {
+  const files = readdirSync(DIR)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .sort();
+  const all: Scenario[] = [];
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    const mod = (await import(pathToFileURL(join(DIR, file)).href)) as { scenarios?: unknown };
+    if (!Array.isArray(mod.scenarios)) throw new RegistryError(`bench/scenarios/${file} does not export a \`scenarios\` array`);
+    for (const s of mod.scenarios as Scenario[]) {
+      const other = seen.get(s.name);
+      if (other) throw new RegistryError(`scenario name ${s.name} is declared in both ${other} and ${file}`);
+      seen.set(s.name, file);
+      all.push(s);
+    }
+  }
+  return all;
+}
+
+/** The scenarios named (all when none are), or an error listing the unknown names and the known ones. */
+export function selectScenarios(all: Scenario[], names: string[]): Scenario[] {
+  if (names.length === 0) return all;
+  const unknown = names.filter((n) => !all.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    throw new RegistryError(`unknown scenario${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${all.map((s) => s.name).join(', ')}`);
+  }
+  return all.filter((s) => names.includes(s.name));
+}

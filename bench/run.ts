@@ -1,0 +1,147 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { startBroker } from './brokers/process.js';
+import type { BrokerSetup } from './brokers/types.js';
+import { FD_MARGIN, openFilesLimits } from './harness/fd-limit.js';
+import { loadScenarios, selectScenarios } from './harness/registry.js';
+import { formatTable, formatValue, scenarioResult, sideResult, type ScenarioResult } from './harness/report.js';
+import type { RunContext, Sample, Scenario } from './harness/scenario.js';
+
+/**
+ * npm run bench -- [scenario names…] [--quick] [--rounds N] [--profile] [--list]
+ * Runs each scenario's two broker setups alternately (fresh broker process per
+ * measurement), reports medians and the candidate ÷ baseline ratio.
+ */
+
+interface Args {
+  names: string[];
+  quick: boolean;
+  rounds: number | undefined;
+  profile: boolean;
+  list: boolean;
+}
+
+const USAGE = 'usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--profile] [--list]';
+const WANTED_CONNECTIONS = 5000;
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { names: [], quick: false, rounds: undefined, profile: false, list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') args.quick = true;
+    else if (a === '--profile') args.profile = true;
+    else if (a === '--list') args.list = true;
+    else if (a === '--rounds') {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds needs a positive integer\n${USAGE}`);
+      args.rounds = n;
+    } else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
+    else args.names.push(a);
+  }
+  return args;
+}
+
+/** Re-runs this process under a raised open-files limit when the hard limit allows it. Returns true if it did. */
+function reexecWithMoreFiles(): boolean {
+  const { soft, hard } = openFilesLimits();
+  const needed = WANTED_CONNECTIONS + FD_MARGIN;
+  if (soft >= needed || hard <= soft || process.env['GATEHOUSE_BENCH_REEXEC']) return false;
+  const limit = Number.isFinite(hard) ? String(Math.min(hard, 65536)) : '65536';
+  const result = spawnSync(
+    'sh',
+    ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit', env: { ...process.env, GATEHOUSE_BENCH_REEXEC: '1' } },
+  );
+  process.exitCode = result.status ?? 1;
+  return true;
+}
+
+async function measure(scenario: Scenario, setup: BrokerSetup, ctx: RunContext, profile: boolean): Promise<Sample> {
+  const broker = await startBroker(setup, profile ? { cpuProfileDir: `${RESULTS_DIR}profiles` } : {});
+  try {
+    return await scenario.workload.run(broker, ctx);
+  } finally {
+    await broker.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const all = await loadScenarios();
+  if (args.list) {
+    for (const s of all) console.log(`${s.name.padEnd(20)} ${s.description}`);
+    return;
+  }
+  const selected = selectScenarios(all, args.names);
+  const rounds = args.rounds ?? (args.quick ? 1 : 3);
+  const notes: string[] = [];
+  const { soft } = openFilesLimits();
+  const maxConnections = Math.max(50, Math.min(WANTED_CONNECTIONS, soft - FD_MARGIN));
+  if (maxConnections < WANTED_CONNECTIONS) {
+    notes.push(`open-files limit is ${soft} (hard limit too low to raise): connection counts capped at ${maxConnections}`);
+  }
+  const ctx: RunContext = { quick: args.quick, maxConnections, log: (line) => console.log(line) };
+  const startedAt = new Date().toISOString();
+  console.log(`gatehouse bench: ${selected.length} scenario(s), ${rounds} round(s)${args.quick ? ', quick' : ''}; node ${process.version}, ${cpus().length} CPUs, open files ${soft}`);
+  for (const n of notes) console.log(`note: ${n}`);
+
+  const results: ScenarioResult[] = [];
+  for (const s of selected) {
+    const workload = s.workload.describe(ctx);
+    console.log(`\n== ${s.name}: ${s.description}\n   ${workload}`);
+    const samples = new Map<BrokerSetup, Sample[]>([
+      [s.baseline, []],
+      [s.candidate, []],
+    ]);
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which broker goes first so warm caches and thermal drift favour neither.
+      const order = round % 2 === 0 ? [s.baseline, s.candidate] : [s.candidate, s.baseline];
+      for (const setup of order) {
+        const sample = await measure(s, setup, ctx, args.profile);
+        samples.get(setup)!.push(sample);
+        const cpu = Number.isFinite(sample.brokerCpuPercent) ? `, broker CPU ${Math.round(sample.brokerCpuPercent)}%` : '';
+        console.log(
+          `   round ${round + 1} ${setup.label.padEnd(10)} ${formatValue(sample.value).padStart(9)} ${s.workload.unit}` +
+            `  (load CPU ${Math.round(sample.loadCpuPercent)}%${cpu})`,
+        );
+      }
+    }
+    const r = scenarioResult(s, workload, sideResult(s.baseline.label, samples.get(s.baseline)!), sideResult(s.candidate.label, samples.get(s.candidate)!));
+    console.log(`   median ${r.baseline.label} ${formatValue(r.baseline.median)}, ${r.candidate.label} ${formatValue(r.candidate.median)} ${r.unit}; ratio ${r.ratio.toFixed(3)}×`);
+    if (Math.max(r.baseline.maxLoadCpuPercent, r.candidate.maxLoadCpuPercent) > 90) {
+      const note = `${s.name}: a load generator used > 90% of a core; the figure may be bounded by the load, not the broker`;
+      notes.push(note);
+      console.log(`   note: ${note}`);
+    }
+    results.push(r);
+  }
+
+  console.log(`\n${formatTable(results)}`);
+  for (const n of notes) console.log(`note: ${n}`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = `${RESULTS_DIR}latest.json`;
+  const doc = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    quick: args.quick,
+    rounds,
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    openFilesLimit: soft,
+    notes,
+    scenarios: results,
+  };
+  writeFileSync(file, JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  console.log(`results written to ${file}`);
+}
+
+if (!reexecWithMoreFiles()) {
+  main().catch((err: Error) => {
+    console.error(`bench failed: ${err.message}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,46 @@
+import { runLoad } from '../harness/load-process.js';
+import type { Workload } from '../harness/scenario.js';
+import type { PublishLoadParams, PublishLoadResult } from '../load-publish.js';
+import { BrokerCpuWindow } from './broker-cpu.js';
+
+export interface ThroughputOptions {
+  qos: 0 | 1;
+  pairs: number;
+  payloadBytes: number;
+  durationMs: number;
+  quickDurationMs: number;
+  /** Messages in flight per publisher → subscriber pair. */
+  window: number;
+}
+
+/** Messages per second delivered to subscribers, `pairs` publishers each feeding one subscriber. */
+export function throughput(opts: Partial<ThroughputOptions> = {}): Workload {
+  const o: ThroughputOptions = { qos: 0, pairs: 10, payloadBytes: 64, durationMs: 10_000, quickDurationMs: 1000, window: 100, ...opts };
+  const duration = (quick: boolean) => (quick ? o.quickDurationMs : o.durationMs);
+  return {
+    metric: `throughput QoS ${o.qos}`,
+    unit: 'msg/s',
+    better: 'higher',
+    describe: (ctx) =>
+      `${o.pairs} publishers → ${o.pairs} subscribers (one topic per pair), QoS ${o.qos}, ${o.payloadBytes}-byte payload, ${duration(ctx.quick) / 1000} s, ${o.window} in flight per pair`,
+    async run(broker, ctx) {
+      const cpu = new BrokerCpuWindow(broker);
+      const params: PublishLoadParams = {
+        endpoint: broker.endpoint,
+        pairs: o.pairs,
+        qos: o.qos,
+        payloadBytes: o.payloadBytes,
+        warmupMs: ctx.quick ? 300 : 1000,
+        durationMs: duration(ctx.quick),
+        window: o.window,
+      };
+      const r = await runLoad<PublishLoadParams, PublishLoadResult>('load-publish.ts', params, cpu.onMark);
+      return {
+        value: r.ratePerSec,
+        loadCpuPercent: r.cpuPercent,
+        brokerCpuPercent: cpu.percent(),
+        details: { delivered: r.deliveredInWindow, windowMs: r.windowMs },
+      };
+    },
+  };
+}
