@@ -40,8 +40,15 @@ export class Listener {
   private wss: WebSocketServer | undefined;
   private readonly metaBySocket = new WeakMap<net.Socket, ConnectionMeta>();
   private bound: BindAddress | undefined;
+  /** One close handler for every socket (called with the socket as `this`), not a closure each. */
+  private readonly forget: (this: net.Socket) => void;
 
-  constructor(private specValue: ListenerSpec, private readonly deps: ListenerDeps) {}
+  constructor(private specValue: ListenerSpec, private readonly deps: ListenerDeps) {
+    const sockets = this.sockets;
+    this.forget = function (this: net.Socket) {
+      sockets.delete(this);
+    };
+  }
 
   get id(): string {
     return this.specValue.id;
@@ -145,7 +152,7 @@ export class Listener {
       return;
     }
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', this.forget);
     const meta: ConnectionMeta = {
       listenerId: spec.id,
       transport: spec.transport,

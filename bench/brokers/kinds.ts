@@ -34,7 +34,9 @@ export const starters: { [K in BrokerKind]: (setup: Extract<BrokerSetup, { kind:
 
   async aedes() {
     const aedes = await Aedes.createBroker();
-    const server = net.createServer(aedes.handle);
+    // Same socket option as Gatehouse's default (tcp_options.nodelay = true, as in EMQX): the
+    // comparison measures what Gatehouse adds, not a different TCP setting.
+    const server = net.createServer({ noDelay: true }, aedes.handle);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());

@@ -5,7 +5,7 @@ export function gatehouse(label = 'gatehouse', hocon = ''): BrokerSetup {
   return { kind: 'gatehouse', label, hocon };
 }
 
-/** aedes 2.0.0-beta.1 with defaults: `Aedes.createBroker()` + `net.createServer(aedes.handle)`. */
+/** aedes 2.0.0-beta.1 with defaults: `Aedes.createBroker()` + `net.createServer({ noDelay: true }, aedes.handle)` (Gatehouse's socket default). */
 export function bareAedes(label = 'aedes'): BrokerSetup {
   return { kind: 'aedes', label };
 }

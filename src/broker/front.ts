@@ -39,6 +39,8 @@ export interface MqttFrontDeps {
 }
 
 const CONNECT_HEADER = 0x10;
+/** Shared by every client without attributes (most of them): never mutated. */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
  * The MQTT front (ARCHITECTURE.md): owns the first packet of every MQTT
@@ -160,7 +162,7 @@ class FirstPacket {
         ...(decision.acl ? { acl: decision.acl } : {}),
         ...(credential.cert_common_name !== undefined ? { cert_common_name: credential.cert_common_name } : {}),
         ...(credential.cert_subject !== undefined ? { cert_subject: credential.cert_subject } : {}),
-        client_attrs: { ...credential.client_attrs, ...(decision.clientAttrs ?? {}) },
+        client_attrs: decision.clientAttrs ? { ...credential.client_attrs, ...decision.clientAttrs } : credential.client_attrs,
       },
     };
     this.buffered = Buffer.alloc(0);
@@ -230,19 +232,40 @@ export function frameLength(buf: Buffer): number | undefined {
   return -1;
 }
 
-function parseConnect(bytes: Buffer): IConnectPacket {
+/**
+ * One parser for every connection: parsing a whole CONNECT is synchronous, so
+ * a shared parser saves building one per client. It is replaced after an error,
+ * since a failed parse may leave state behind.
+ */
+let sharedParser: ReturnType<typeof mqttPacket.parser> | undefined;
+let parsed: IConnectPacket | undefined;
+let parseError: Error | undefined;
+
+function connectParser(): ReturnType<typeof mqttPacket.parser> {
+  if (sharedParser) return sharedParser;
   const parser = mqttPacket.parser();
-  let packet: IConnectPacket | undefined;
-  let error: Error | undefined;
   parser.on('packet', (p: mqttPacket.Packet) => {
-    if (p.cmd === 'connect') packet = p;
+    if (p.cmd === 'connect') parsed = p;
   });
   parser.on('error', (err: Error) => {
-    error ??= err;
+    parseError ??= err;
   });
-  parser.parse(bytes);
-  if (error) throw error;
-  if (!packet) throw new Error('incomplete CONNECT');
+  sharedParser = parser;
+  return parser;
+}
+
+function parseConnect(bytes: Buffer): IConnectPacket {
+  parsed = undefined;
+  parseError = undefined;
+  connectParser().parse(bytes);
+  const packet = parsed;
+  const error = parseError;
+  parsed = undefined;
+  parseError = undefined;
+  if (error || !packet) {
+    sharedParser = undefined;
+    throw error ?? new Error('incomplete CONNECT');
+  }
   return packet;
 }
 
@@ -300,7 +323,7 @@ function buildCredential(
     sockport: meta.sockport,
     zone: 'default',
     mountpoint: meta.mountpoint,
-    client_attrs: {},
+    client_attrs: NO_ATTRIBUTES,
     enable_authn: meta.enableAuthn,
   };
   if (username !== undefined) credential.username = username;
