@@ -18,7 +18,6 @@ import { listenerSpec } from '../listeners/spec.js';
 import type { ListenerSpec } from '../listeners/types.js';
 import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
 import { prepareTransportSecurity, type TransportSecurity } from '../listeners/steps.js';
-import { startApi, type ApiServer } from './api/index.js';
 
 /** A running node: what tests, the CLI and the API hold on to. */
 export interface GatehouseNode {
@@ -29,7 +28,6 @@ export interface GatehouseNode {
   readonly store: BuiltInStore;
   readonly authn: AuthnService;
   /** The management API (dashboard.listeners.http/https), when enabled. */
-  api?: ApiServer;
   /** Where each running listener is bound (ports resolved), by listener id. */
   address(listenerId: string): BindAddress;
   /** Stops accepting, disconnects clients cleanly, closes stores. */
@@ -119,7 +117,6 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       return addr;
     },
     async stop() {
-      await node.api?.close();
       await listeners.stopAccepting();
       await broker.close();
       await listeners.stopAll();
