@@ -140,14 +140,6 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     await node.stop().catch(() => undefined);
     throw err;
   }
-  if (config.dashboard.listeners.http.enable || config.dashboard.listeners.https.enable) {
-    try {
-      node.api = await startApi(node, { baseDir });
-    } catch (err) {
-      await node.stop().catch(() => undefined);
-      throw err;
-    }
-  }
   const open = listeners.list().filter((l) => !isLoopback(l.address?.host ?? l.bind));
   if (open.length === 0) {
     logger.info('all listeners are bound to loopback; set listeners.<type>.<name>.bind (or GATEHOUSE_LISTENERS__TCP__DEFAULT__BIND) to open up');
