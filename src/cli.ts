@@ -7,6 +7,7 @@ import { ListenerStartError } from '../listeners/listener.js';
 import { startGatehouse } from './main.js';
 import { configChecks } from './checks.js';
 import { usersCommand } from './commands/users.js';
+import { pskCommand } from './commands/psk.js';
 import { UserImportError } from './store/index.js';
 
 /** The package root: the nearest folder above this file with a package.json (src/ or dist/src/). */
@@ -28,6 +29,7 @@ Usage:
   gatehouse start [--config FILE]        run the broker (default config: ${DEFAULT_CONFIG})
   gatehouse check-config FILE            validate a configuration file and exit
   gatehouse users add|update|delete|list|import ...   manage built-in database users (--help)
+  gatehouse psk import|delete|count ...   manage TLS-PSK identities (--help)
   gatehouse --version                    print the version
   gatehouse --help                       this text
 
@@ -58,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
         return checkConfig(rest);
       case 'users':
         return await usersCommand(rest);
+      case 'psk':
+        return await pskCommand(rest);
       default:
         process.stderr.write(`gatehouse: unknown command "${command}"\n\n${HELP}`);
         return 2;
@@ -105,7 +109,7 @@ async function start(args: string[]): Promise<number> {
   };
   process.on('SIGTERM', take);
   process.on('SIGINT', take);
-  const config = loadConfigFile(file, { checks: configChecks() });
+  const config = loadConfigFile(file, { checks: configChecks(), overridesFrom: process.cwd() });
   const node = await startGatehouse(config, { baseDir: process.cwd(), devCertificates: true });
   node.logger.info({ version: version(), config: file }, 'gatehouse started');
   await new Promise<void>((resolveStop) => {
