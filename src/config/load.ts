@@ -7,6 +7,7 @@ import { GatehouseConfig, LISTENER_TYPES, type SslOptions } from './schema.js';
 import { parseBind, BindError } from './bind.js';
 import { fillDefaults } from './defaults.js';
 import { parseDuration, parseByteSize } from './hocon/units.js';
+import { mergeOverrides, overrideFilePath, readOverrides } from './overrides.js';
 
 /** One thing wrong with a configuration, named by its dotted path. */
 export interface ConfigProblem {
@@ -27,6 +28,11 @@ export type ConfigCheck = (config: GatehouseConfig) => ConfigProblem[];
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
   checks?: ConfigCheck[];
+  /**
+   * Merge the management API's changes (`<node.data_dir>/cluster.hocon`) over the file
+   * before the environment; a relative data_dir resolves against this directory.
+   */
+  overridesFrom?: string;
 }
 
 const ENV_PREFIX = 'GATEHOUSE_';
@@ -42,7 +48,7 @@ export function loadConfigFile(file: string, opts: LoadOptions = {}): GatehouseC
   } catch (err) {
     throw new ConfigError([{ path: '', message: (err as Error).message }], `configuration file ${file}`);
   }
-  return validateConfig(applyEnvOverrides(raw, env), opts.checks ?? [], `configuration file ${file}`);
+  return validateConfig(applyEnvOverrides(withApiOverrides(raw, env, opts.overridesFrom), env), opts.checks ?? [], `configuration file ${file}`);
 }
 
 export function loadConfigText(text: string, opts: LoadOptions = {}): GatehouseConfig {
@@ -53,7 +59,20 @@ export function loadConfigText(text: string, opts: LoadOptions = {}): GatehouseC
   } catch (err) {
     throw new ConfigError([{ path: '', message: (err as Error).message }]);
   }
-  return validateConfig(applyEnvOverrides(raw, env), opts.checks ?? []);
+  return validateConfig(applyEnvOverrides(withApiOverrides(raw, env, opts.overridesFrom), env), opts.checks ?? []);
+}
+
+/** The file's document with cluster.hocon merged over it (the data_dir itself comes from file + env). */
+function withApiOverrides(raw: HoconObject, env: Record<string, string | undefined>, baseDir: string | undefined): HoconObject {
+  if (baseDir === undefined) return raw;
+  const node = applyEnvOverrides(raw, env)['node'];
+  const dataDir = node !== null && typeof node === 'object' && !Array.isArray(node) && typeof node['data_dir'] === 'string' ? node['data_dir'] : 'data';
+  const file = overrideFilePath(baseDir, dataDir);
+  try {
+    return mergeOverrides(raw, readOverrides(file)) as HoconObject;
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: (err as Error).message }], `API changes file ${file}`);
+  }
 }
 
 /**
