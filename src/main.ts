@@ -18,6 +18,7 @@ import { listenerSpec } from '../listeners/spec.js';
 import type { ListenerSpec } from '../listeners/types.js';
 import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
 import { prepareTransportSecurity, type TransportSecurity } from '../listeners/steps.js';
+import { startApi, type ApiServer } from './api/index.js';
 
 /** A running node: what tests, the CLI and the API hold on to. */
 export interface GatehouseNode {
@@ -28,6 +29,7 @@ export interface GatehouseNode {
   readonly store: BuiltInStore;
   readonly authn: AuthnService;
   /** The management API (dashboard.listeners.http/https), when enabled. */
+  api?: ApiServer;
   /** Where each running listener is bound (ports resolved), by listener id. */
   address(listenerId: string): BindAddress;
   /** Stops accepting, disconnects clients cleanly, closes stores. */
@@ -117,6 +119,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       return addr;
     },
     async stop() {
+      await node.api?.close();
       await listeners.stopAccepting();
       await broker.close();
       await listeners.stopAll();
@@ -139,6 +142,14 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   } catch (err) {
     await node.stop().catch(() => undefined);
     throw err;
+  }
+  if (config.dashboard.listeners.http.enable || config.dashboard.listeners.https.enable) {
+    try {
+      node.api = await startApi(node, { baseDir });
+    } catch (err) {
+      await node.stop().catch(() => undefined);
+      throw err;
+    }
   }
   const open = listeners.list().filter((l) => !isLoopback(l.address?.host ?? l.bind));
   if (open.length === 0) {

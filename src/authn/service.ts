@@ -32,6 +32,13 @@ export interface Explanation {
   decision: AuthnDecision;
 }
 
+/** One real authentication as observers see it: the explain fields plus the total time. */
+export interface DecisionRecord extends Explanation {
+  listener: string;
+  ms: number;
+}
+export type DecisionObserver = (record: DecisionRecord) => void;
+
 /**
  * Holds every authentication chain of the node by name and answers the fronts.
  * Chain selection (§2.2): the listener's own chain when it exists, else the
@@ -42,6 +49,7 @@ export class AuthnService implements AuthenticationService {
   /** Counters survive a chain's reconfiguration, keyed `<chain>-<authenticator id>` as in EMQX. */
   private readonly entryMetrics = new Map<string, ChainEntry['metrics']>();
   readonly metrics = new MetricSet(GLOBAL_METRICS, ['client.authenticate']);
+  private readonly observers = new Set<DecisionObserver>();
 
   constructor(private readonly opts: AuthnServiceOptions) {}
 
@@ -87,7 +95,24 @@ export class AuthnService implements AuthenticationService {
   }
 
   async authenticate(credential: ClientCredential): Promise<AuthnDecision> {
-    return (await this.run(credential, false)).decision;
+    if (this.observers.size === 0) return (await this.run(credential, false)).decision;
+    const started = performance.now();
+    const outcome = await this.run(credential, false);
+    const record: DecisionRecord = { listener: credential.listener, ...outcome, ms: performance.now() - started };
+    for (const observer of this.observers) {
+      try {
+        observer(record);
+      } catch (err) {
+        this.opts.logger.warn({ error: (err as Error).message }, 'authentication decision observer failed');
+      }
+    }
+    return outcome.decision;
+  }
+
+  /** Registers an observer of every real (not explain) decision, e.g. for latency metrics; returns its removal. */
+  onDecision(observer: DecisionObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** Runs the real chain without side effects and reports each step (issue 6's explain). */

@@ -1,0 +1,139 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { ClientCredential } from '../authn/types.js';
+import { connackReasonCode, v3ReturnCode } from '../broker/reason-codes.js';
+import type { ApiContext } from './context.js';
+import { ApiError } from './errors.js';
+import { ACCESS_ERRORS, errors } from './schemas.js';
+
+const ExplainBody = Type.Object(
+  {
+    listener: Type.Optional(Type.String({ minLength: 1, description: 'listener id, default tcp:default' })),
+    clientid: Type.String(),
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+    peerhost: Type.Optional(Type.String({ minLength: 1 })),
+    peerport: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    cert_common_name: Type.Optional(Type.String()),
+    cert_subject: Type.Optional(Type.String()),
+    cert_pem: Type.Optional(Type.String()),
+    psk_identity: Type.Optional(Type.String()),
+    client_attrs: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+const Step = Type.Object(
+  {
+    authenticator: Type.String(),
+    result: Type.String({ description: 'allow | deny | ignore | error | timeout | continue | disabled' }),
+    reason: Type.Optional(Type.String()),
+    request: Type.Optional(Type.String({ description: 'the rendered query or request, secrets masked' })),
+    ms: Type.Number(),
+  },
+  { additionalProperties: false },
+);
+
+const ExplainAnswer = Type.Object(
+  {
+    listener: Type.String(),
+    protocol: Type.String(),
+    chain: Type.Union([Type.String(), Type.Null()]),
+    note: Type.Optional(Type.String()),
+    steps: Type.Array(Step),
+    decision: Type.Object(
+      {
+        result: Type.Union([Type.Literal('allow'), Type.Literal('deny')]),
+        reason: Type.Optional(Type.String()),
+        detail: Type.Optional(Type.String()),
+        authenticator: Type.Optional(Type.String()),
+        anonymous: Type.Optional(Type.Boolean()),
+        is_superuser: Type.Optional(Type.Boolean()),
+        connack: Type.Optional(Type.Object({ mqtt5: Type.Integer(), mqtt3: Type.Integer() })),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * `POST /authentication/explain`: runs the real chain for a described client in dry-run
+ * mode (no counters, no side effects) and answers each authenticator's outcome in order
+ * and the final decision, with the CONNACK code an MQTT client would get.
+ */
+export async function explainRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  app.post(
+    '/authentication/explain',
+    {
+      schema: {
+        tags: ['authentication'],
+        summary: 'Why would this client be accepted or refused? (dry run of the real chain)',
+        body: ExplainBody,
+        response: { 200: ExplainAnswer, ...errors(400, 404, ...ACCESS_ERRORS) },
+      },
+    },
+    async (request) => {
+      const body = request.body as {
+        listener?: string;
+        clientid: string;
+        username?: string;
+        password?: string;
+        peerhost?: string;
+        peerport?: number;
+        cert_common_name?: string;
+        cert_subject?: string;
+        cert_pem?: string;
+        psk_identity?: string;
+        client_attrs?: Record<string, string>;
+      };
+      const listenerId = body.listener ?? 'tcp:default';
+      const listener = ctx.node.listeners.get(listenerId);
+      if (!listener) throw new ApiError(404, 'NOT_FOUND', `Listener '${listenerId}' not found or not running`);
+      const spec = listener.spec;
+      const credential: ClientCredential = {
+        listener: listenerId,
+        protocol: spec.protocol,
+        clientid: body.clientid,
+        ...(body.username !== undefined ? { username: body.username } : {}),
+        ...(body.password !== undefined ? { password: Buffer.from(body.password, 'utf8') } : {}),
+        peerhost: body.peerhost ?? '127.0.0.1',
+        peerport: body.peerport ?? 0,
+        sockport: listener.address()?.port ?? spec.bind.port,
+        zone: 'default',
+        mountpoint: spec.mountpoint,
+        ...(body.cert_common_name !== undefined ? { cert_common_name: body.cert_common_name } : {}),
+        ...(body.cert_subject !== undefined ? { cert_subject: body.cert_subject } : {}),
+        ...(body.cert_pem !== undefined ? { cert_pem: body.cert_pem } : {}),
+        ...(body.psk_identity !== undefined ? { psk_identity: body.psk_identity } : {}),
+        client_attrs: body.client_attrs ?? {},
+        enable_authn: spec.enableAuthn,
+      };
+      const explained = await ctx.node.authn.explain(credential);
+      const d = explained.decision;
+      const decision = d.allowed
+        ? {
+            result: 'allow' as const,
+            anonymous: d.anonymous,
+            is_superuser: d.isSuperuser,
+            ...(d.authenticator ? { authenticator: d.authenticator } : {}),
+            ...(spec.protocol === 'mqtt' ? { connack: { mqtt5: 0, mqtt3: 0 } } : {}),
+          }
+        : {
+            result: 'deny' as const,
+            reason: d.reason,
+            ...(d.detail ? { detail: d.detail } : {}),
+            ...(d.authenticator ? { authenticator: d.authenticator } : {}),
+            ...(spec.protocol === 'mqtt' ? { connack: { mqtt5: connackReasonCode(d.reason), mqtt3: v3ReturnCode(connackReasonCode(d.reason)) } } : {}),
+          };
+      return {
+        listener: listenerId,
+        protocol: spec.protocol,
+        chain: explained.chain,
+        ...(explained.note ? { note: explained.note } : {}),
+        steps: explained.steps,
+        decision,
+      };
+    },
+  );
+}

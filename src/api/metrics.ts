@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { GLOBAL_METRICS } from '../authn/service.js';
+import { AUTHENTICATOR_METRICS } from '../authn/chain.js';
+import type { GatehouseNode } from '../main.js';
+import type { ApiContext } from './context.js';
+import { ACCESS_ERRORS, errors } from './schemas.js';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * The node's Prometheus registry (one per node, so test nodes do not share one):
+ * the §13.1 counters under EMQX's names, per-authenticator counters, per-listener
+ * connection counts, and authentication latencies as histograms.
+ */
+export class ApiMetrics {
+  readonly registry = new Registry();
+  private readonly unsubscribe: () => void;
+
+  constructor(node: GatehouseNode) {
+    const registers = [this.registry];
+    const authn = node.authn;
+    for (const name of GLOBAL_METRICS) {
+      new Counter({
+        name: `emqx_${name.replace(/\./g, '_')}`,
+        help: `${name} (emqx5-auth.md §13.1)`,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(authn.metrics.get(name));
+        },
+      });
+    }
+    for (const name of AUTHENTICATOR_METRICS) {
+      new Counter({
+        name: `emqx_authn_${name}`,
+        help: `authenticator ${name} count, by chain and authenticator id`,
+        labelNames: ['chain', 'id'],
+        registers,
+        collect() {
+          this.reset();
+          for (const chainName of authn.chainNames()) {
+            for (const entry of authn.chain(chainName)?.entries ?? []) this.inc({ chain: chainName, id: entry.id }, entry.metrics.get(name));
+          }
+        },
+      });
+    }
+    new Gauge({
+      name: 'gatehouse_listener_connections',
+      help: 'open connections per listener',
+      labelNames: ['listener', 'type', 'protocol'],
+      registers,
+      collect() {
+        this.reset();
+        for (const l of node.listeners.list()) this.set({ listener: l.id, type: l.type, protocol: l.protocol }, l.current_connections);
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_listener_running',
+      help: '1 when the listener accepts connections',
+      labelNames: ['listener', 'type', 'protocol'],
+      registers,
+      collect() {
+        this.reset();
+        for (const l of node.listeners.list()) this.set({ listener: l.id, type: l.type, protocol: l.protocol }, l.running ? 1 : 0);
+      },
+    });
+    const decisions = new Histogram({
+      name: 'gatehouse_authentication_decision_seconds',
+      help: 'time to an authentication decision, by listener, chain and result',
+      labelNames: ['listener', 'chain', 'result'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    const steps = new Histogram({
+      name: 'gatehouse_authenticator_seconds',
+      help: 'time one authenticator took, by chain, authenticator and result',
+      labelNames: ['chain', 'authenticator', 'result'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.unsubscribe = authn.onDecision((record) => {
+      const chain = record.chain ?? 'none';
+      decisions.observe({ listener: record.listener, chain, result: record.decision.allowed ? 'allow' : 'deny' }, record.ms / 1000);
+      for (const s of record.steps) steps.observe({ chain, authenticator: s.authenticator, result: s.result }, s.ms / 1000);
+    });
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+}
+
+/** `/metrics` (the §13.1 counters) and `/prometheus/stats` (text exposition). */
+export async function metricsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const tags = ['metrics'];
+  const Counters = Type.Object(Object.fromEntries(GLOBAL_METRICS.map((m) => [m, Type.Integer()])), { additionalProperties: false });
+  const NodeCounters = Type.Object({ node: Type.String(), ...Object.fromEntries(GLOBAL_METRICS.map((m) => [m, Type.Integer()])) }, { additionalProperties: false });
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags,
+        summary: 'Authentication counters (per node, or summed with aggregate=true)',
+        querystring: Type.Object({ aggregate: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
+        response: { 200: Type.Union([Type.Array(NodeCounters), Counters]), ...errors(400, ...ACCESS_ERRORS) },
+      },
+    },
+    async (request) => {
+      const counters = ctx.node.authn.metrics.snapshot();
+      if ((request.query as { aggregate?: boolean }).aggregate) return counters;
+      return [{ node: ctx.state.config.node.name, ...counters }];
+    },
+  );
+
+  app.get(
+    '/prometheus/stats',
+    { schema: { tags, summary: 'Prometheus text exposition', response: { 200: Type.String({ description: 'text/plain; version=0.0.4' }), ...errors(...ACCESS_ERRORS) } } },
+    async (_request, reply) => {
+      const text = await ctx.metrics.registry.metrics();
+      return reply.header('content-type', ctx.metrics.registry.contentType).send(text);
+    },
+  );
+}

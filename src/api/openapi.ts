@@ -1,0 +1,90 @@
+import type { FastifyInstance, RouteOptions } from 'fastify';
+
+interface RouteSchema {
+  tags?: string[];
+  summary?: string;
+  security?: unknown[];
+  params?: { properties?: Record<string, unknown> };
+  querystring?: { properties?: Record<string, unknown>; required?: string[] };
+  body?: unknown;
+  response?: Record<string, unknown>;
+}
+
+interface Operation {
+  method: string;
+  url: string;
+  schema: RouteSchema;
+}
+
+/**
+ * Collects every route's schema as it is registered and serves them as an OpenAPI 3.1
+ * document at `/api-docs` (and `/api-docs/swagger.json`), without credentials.
+ */
+export function installOpenApi(app: FastifyInstance, version: string): void {
+  const operations: Operation[] = [];
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const schema = route.schema as RouteSchema | undefined;
+    if (!schema || !route.url.startsWith('/api/v5')) return;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) if (m !== 'HEAD') operations.push({ method: m.toLowerCase(), url: route.url, schema });
+  });
+  let document: string | undefined;
+  const serve = async () => (document ??= JSON.stringify(build(operations, version)));
+  for (const url of ['/api-docs', '/api-docs/swagger.json']) {
+    app.get(url, async (_request, reply) => reply.type('application/json').send(await serve()));
+  }
+}
+
+function build(operations: Operation[], version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations) {
+    const path = op.url.replace(/\/$/, '').replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const parameters: unknown[] = [];
+    for (const [name, schema] of Object.entries(op.schema.params?.properties ?? {})) {
+      parameters.push({ name, in: 'path', required: true, schema });
+    }
+    const required = new Set(op.schema.querystring?.required ?? []);
+    for (const [name, schema] of Object.entries(op.schema.querystring?.properties ?? {})) {
+      parameters.push({ name, in: 'query', required: required.has(name), schema });
+    }
+    const responses: Record<string, unknown> = {};
+    for (const [status, schema] of Object.entries(op.schema.response ?? {})) {
+      responses[status] = status === '204' ? { description: 'No Content' } : { description: describe(status), content: { 'application/json': { schema } } };
+    }
+    (paths[path] ??= {})[op.method] = {
+      ...(op.schema.tags ? { tags: op.schema.tags } : {}),
+      ...(op.schema.summary ? { summary: op.schema.summary } : {}),
+      ...(op.schema.security ? { security: op.schema.security } : {}),
+      parameters,
+      ...(op.schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.schema.body } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Gatehouse management API (EMQX v5 compatible)', version },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: {
+        basicAuth: { type: 'http', scheme: 'basic', description: 'API key and secret from api_key.bootstrap_file' },
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'token from POST /api/v5/login' },
+      },
+    },
+    security: [{ basicAuth: [] }, { bearerAuth: [] }],
+    paths,
+  };
+}
+
+function describe(status: string): string {
+  const texts: Record<string, string> = {
+    '200': 'OK',
+    '201': 'Created',
+    '400': 'Bad request: {code, message} naming the field',
+    '401': 'Unauthorized',
+    '403': 'Forbidden (viewer role)',
+    '404': 'Not found',
+    '409': 'Conflict',
+    '500': 'Internal error',
+  };
+  return texts[status] ?? status;
+}
