@@ -299,6 +299,7 @@ export class StompChannel {
           authenticator: decision.authenticator,
           reason: decision.reason,
           ...(decision.detail ? { detail: decision.detail } : {}),
+          ...(decision.steps ? { steps: decision.steps } : {}),
         },
         'connection refused',
       );

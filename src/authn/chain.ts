@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { MetricSet } from '../metrics/counters.js';
 import type { Authenticator, AuthnResult, AuthnTrace } from './authenticator.js';
-import type { AuthnDecision, ClientCredential } from './types.js';
+import type { AuthnDecision, ClientCredential, DecisionStep } from './types.js';
 
 export const AUTHENTICATOR_METRICS = ['total', 'success', 'failed', 'nomatch'] as const;
 export type AuthenticatorMetric = (typeof AUTHENTICATOR_METRICS)[number];
@@ -22,12 +22,9 @@ export interface Chain {
 }
 
 /** What one authenticator did for one client: the explain endpoint's and the refusal log's unit. */
-export interface StepRecord {
-  authenticator: string;
-  result: 'allow' | 'deny' | 'ignore' | 'error' | 'timeout' | 'continue' | 'disabled';
-  reason?: string;
+export interface StepRecord extends DecisionStep {
+  /** The rendered query or request (explain only), secrets masked. */
   request?: string;
-  ms: number;
 }
 
 export interface ChainRun {

@@ -95,7 +95,7 @@ export class AuthnService implements AuthenticationService {
   }
 
   async authenticate(credential: ClientCredential): Promise<AuthnDecision> {
-    if (this.observers.size === 0) return (await this.run(credential, false)).decision;
+    if (this.observers.size === 0) return withSteps(await this.run(credential, false));
     const started = performance.now();
     const outcome = await this.run(credential, false);
     const record: DecisionRecord = { listener: credential.listener, ...outcome, ms: performance.now() - started };
@@ -106,7 +106,7 @@ export class AuthnService implements AuthenticationService {
         this.opts.logger.warn({ error: (err as Error).message }, 'authentication decision observer failed');
       }
     }
-    return outcome.decision;
+    return withSteps(outcome);
   }
 
   /** Registers an observer of every real (not explain) decision, e.g. for latency metrics; returns its removal. */
@@ -162,4 +162,11 @@ export class AuthnService implements AuthenticationService {
     }
     return { chain: chain?.name ?? null, ...(chain ? {} : { note: 'no chain for this listener or protocol' }), ...outcome };
   }
+}
+
+/** A refusal carries its steps, so the front's log line is the whole decision record. */
+function withSteps(outcome: { decision: AuthnDecision; steps: StepRecord[] }): AuthnDecision {
+  const { decision, steps } = outcome;
+  if (decision.allowed || steps.length === 0) return decision;
+  return { ...decision, steps: steps.map(({ request: _request, ...step }) => step) };
 }

@@ -53,10 +53,26 @@ export interface AuthnSuccess {
   expireAt?: number;
 }
 
+/** What one authenticator did for one client (explain, and the refusal log's decision record). */
+export interface DecisionStep {
+  authenticator: string;
+  result: 'allow' | 'deny' | 'ignore' | 'error' | 'timeout' | 'continue' | 'disabled';
+  reason?: string;
+  ms: number;
+}
+
 /** The final word on a connecting client, with who decided it, for logs and explain. */
 export type AuthnDecision =
   | ({ allowed: true; anonymous: boolean; chain?: string; authenticator?: string } & AuthnSuccess)
-  | { allowed: false; reason: AuthnErrorReason; chain?: string; authenticator?: string; detail?: string };
+  | {
+      allowed: false;
+      reason: AuthnErrorReason;
+      chain?: string;
+      authenticator?: string;
+      detail?: string;
+      /** Each authenticator's answer, in order: why the client was refused. */
+      steps?: readonly DecisionStep[];
+    };
 
 /** The service a protocol front asks: one call per connecting client. */
 export interface AuthenticationService {

@@ -132,6 +132,7 @@ class FirstPacket {
           authenticator: decision.authenticator,
           reason: decision.reason,
           ...(decision.detail ? { detail: decision.detail } : {}),
+          ...(decision.steps ? { steps: decision.steps } : {}),
           reason_code: version === 5 ? code : v3ReturnCode(code),
         },
         'connection refused',

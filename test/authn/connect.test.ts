@@ -81,6 +81,13 @@ describe('built-in database authentication over real connections', () => {
     assert.equal(line['authenticator'], 'password_based:built_in_database');
     assert.equal(line['reason'], 'bad_username_or_password');
     assert.equal(line['reason_code'], 0x86);
+    // The line is the whole decision record: each authenticator's answer in order.
+    const steps = line['steps'] as Array<Record<string, unknown>>;
+    assert.equal(steps.length, 1);
+    assert.equal(steps[0]!['authenticator'], 'password_based:built_in_database');
+    assert.equal(steps[0]!['result'], 'deny');
+    assert.equal(steps[0]!['reason'], 'bad_username_or_password');
+    assert.equal(typeof steps[0]!['ms'], 'number');
     assert.ok(!t.logs.text().includes('Wrong-Pass-XYZ'), 'password never logged');
     assert.ok(!t.logs.text().includes('Secret-1'), 'password never logged');
   });
