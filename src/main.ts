@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { formatBind, isLoopback, type BindAddress } from './config/bind.js';
 import { parseByteSize, parseDuration } from './config/hocon/units.js';
-import { LISTENER_TYPES, type GatehouseConfig } from './config/schema.js';
+import { LISTENER_TYPES, StompGateway, type GatehouseConfig, type StompGatewayConfig } from './config/schema.js';
+import { fillDefaults } from './config/defaults.js';
 import { createLogger } from './logging/index.js';
 import { MqttBroker } from './broker/broker.js';
 import { createMqttFront, type MqttFrontSettings } from './broker/front.js';
@@ -20,6 +21,10 @@ import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js
 import { prepareTransportSecurity, type TransportSecurity } from '../listeners/steps.js';
 import { startApi, type ApiServer } from './api/index.js';
 
+export interface GatewaySettings {
+  stomp: StompGatewayConfig;
+}
+
 /** A running node: what tests, the CLI and the API hold on to. */
 export interface GatehouseNode {
   readonly config: GatehouseConfig;
@@ -27,6 +32,8 @@ export interface GatehouseNode {
   readonly broker: MqttBroker;
   readonly listeners: ListenerManager;
   readonly store: BuiltInStore;
+  /** Live gateway settings: the API replaces them and new connections use them. */
+  readonly gateways: GatewaySettings;
   readonly authn: AuthnService;
   /** The management API (dashboard.listeners.http/https), when enabled. */
   api?: ApiServer;
@@ -96,12 +103,12 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   };
   const front = createMqttFront({ logger, authn: () => authn, settings: () => frontSettings, handOver: broker.handOver });
   const stomp = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
-  const stompFront = stomp
-    ? createStompFront({ logger, broker, authn: () => authn, authz: () => authz, settings: () => stomp })
-    : undefined;
+  // Gateway settings are read per new connection, so an API change applies at once.
+  const gateways: GatewaySettings = { stomp: config.gateway.stomp ?? fillDefaults(StompGateway, {} as StompGatewayConfig) };
+  const stompFront = createStompFront({ logger, broker, authn: () => authn, authz: () => authz, settings: () => gateways.stomp });
   const listeners = new ListenerManager({
     logger,
-    handlers: { mqtt: front, ...(stompFront ? { stomp: stompFront } : {}) },
+    handlers: { mqtt: front, stomp: stompFront },
     stepsFor: transport.stepsFor,
     onTlsChange: transport.onTlsChange,
   });
@@ -113,6 +120,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     listeners,
     store,
     authn: authnService,
+    gateways,
     address(id) {
       const addr = listeners.get(id)?.address();
       if (!addr) throw new Error(`listener ${id} is not running`);

@@ -88,13 +88,11 @@ async function commitGateway(ctx: ApiContext, path: string[], value: unknown): P
     apply: async (next) => {
       const before = stompSpecs(ctx.state.config);
       const after = stompSpecs(next);
-      const loaded = ctx.state.config.gateway.stomp !== undefined && ctx.node.config.gateway.stomp?.enable === true;
-      if (!loaded && [...after.values()].some((s) => s.enable)) {
-        throw new ApiError(409, 'NOT_SUPPORT', 'the STOMP gateway was not loaded at start; enable it in the configuration and restart the node');
-      }
       for (const id of before.keys()) if (!after.has(id)) await applyListener(ctx, id, undefined);
       for (const [id, spec] of after) await applyListener(ctx, id, spec);
       const stomp = next.gateway.stomp;
+      // Frame limits, mountpoint, idle_timeout and clientinfo_override apply to the next connection.
+      if (stomp) ctx.node.gateways.stomp = stomp;
       await ctx.node.authn.setChain('stomp:global', stomp ? (stomp.authentication as Array<Record<string, unknown>>) : [], false);
       for (const l of stomp ? gatewayListeners(stomp) : []) {
         await ctx.node.authn.setChain(l.id, (l.block['authentication'] as Array<Record<string, unknown>> | undefined) ?? [], false);
