@@ -1,7 +1,7 @@
 // `mqtt.peer_cert_as_username` / `mqtt.peer_cert_as_clientid` (EMQX 5 reference §11.3):
 // which certificate-derived value presets the username or client id.
 
-import type { PeerCertificateIdentity } from './certificate.js';
+import type { PeerCertificate } from '../types.js';
 
 /**
  * EMQX 5.8 values: cn, dn, crt, pem, md5, disabled. Gatehouse additions: san_dns,
@@ -18,7 +18,8 @@ export function isPeerCertAsKind(value: unknown): value is PeerCertAsKind {
 }
 
 /**
- * The value `kind` selects from a peer certificate identity, or undefined when the
+ * The value `kind` selects from a peer certificate (from the TLS handshake, or the CN a
+ * TLS-terminating proxy vouched for), or undefined when the
  * setting is `disabled` or the certificate has no such value (no CN, no SAN of that kind).
  *
  * - `dn` is the subject string even when it is empty (EMQX sets an empty username then).
@@ -28,14 +29,14 @@ export function isPeerCertAsKind(value: unknown): value is PeerCertAsKind {
  * - `pem` is base64 of the DER without armor or line breaks (same as `${cert_pem}`).
  * - `md5` / `fingerprint_sha256` are lowercase hex digests of the DER.
  */
-export function peerCertAs(kind: PeerCertAsKind, id: PeerCertificateIdentity): string | undefined {
+export function peerCertAs(kind: PeerCertAsKind, id: PeerCertificate): string | undefined {
   switch (kind) {
     case 'cn':
       return id.commonName;
     case 'dn':
       return id.subject;
     case 'crt':
-      return id.der.toString('latin1');
+      return id.der?.toString('latin1');
     case 'pem':
       return id.pemBody;
     case 'md5':

@@ -1,24 +1,14 @@
 import type { Duplex } from 'node:stream';
 import mqttPacket, { type IConnectPacket } from 'mqtt-packet';
 import type { Logger } from 'pino';
-import type { ConnectionHandler, ConnectionMeta, PeerCertificate } from '../../listeners/types.js';
+import type { ConnectionHandler, ConnectionMeta } from '../../listeners/types.js';
+import { peerCertAs, type PeerCertAsKind } from '../../listeners/identity/index.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
 import { connackReasonCode, v3ReturnCode } from './reason-codes.js';
 import type { ClientSession } from './session.js';
 
 /** Which certificate field, if any, becomes the username or client id (§11.3, plus Gatehouse's additions). */
-export type PeerCertAs =
-  | 'disabled'
-  | 'cn'
-  | 'dn'
-  | 'crt'
-  | 'pem'
-  | 'md5'
-  | 'san_dns'
-  | 'san_email'
-  | 'san_uri'
-  | 'fingerprint_sha256'
-  | 'psk_identity';
+export type PeerCertAs = PeerCertAsKind | 'psk_identity';
 
 export interface MqttFrontSettings {
   /** A connection that has not sent a whole CONNECT by then is closed. */
@@ -282,30 +272,8 @@ const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a
 
 /** The certificate (or PSK) field a `peer_cert_as_*` setting names, when the connection has it. */
 export function certField(meta: ConnectionMeta, kind: PeerCertAs): string | undefined {
-  if (kind === 'disabled') return undefined;
   if (kind === 'psk_identity') return meta.pskIdentity;
-  const cert: PeerCertificate | undefined = meta.cert;
-  if (!cert) return undefined;
-  switch (kind) {
-    case 'cn':
-      return cert.commonName;
-    case 'dn':
-      return cert.subject;
-    case 'crt':
-      return cert.der?.toString('latin1');
-    case 'pem':
-      return cert.pemBody;
-    case 'md5':
-      return cert.md5;
-    case 'san_dns':
-      return cert.sanDns[0];
-    case 'san_email':
-      return cert.sanEmail[0];
-    case 'san_uri':
-      return cert.sanUri[0];
-    case 'fingerprint_sha256':
-      return cert.fingerprintSha256;
-  }
+  return meta.cert ? peerCertAs(kind, meta.cert) : undefined;
 }
 
 function buildCredential(
