@@ -1,7 +1,8 @@
 import { serveLoad } from './harness/load-process.js';
 import { startCpuWindow } from './harness/cpu.js';
 import { percentile } from './harness/stats.js';
-import { WireClient, type Endpoint } from './wire/client.js';
+import { userName, userPassword } from './wire/credentials.js';
+import { WireClient, type ConnectOptions, type Endpoint } from './wire/client.js';
 
 /** Load process: opens `clients` connections, `concurrency` at a time, timing CONNECT → CONNACK. */
 
@@ -13,6 +14,13 @@ export interface ConnectLoadParams {
   concurrency: number;
   keepalive: number;
   clientIdPrefix: string;
+  /**
+   * Send `user-<i>` / `pass-<i>` (the broker child's seeded users): measured client n is user
+   * firstUser + n, warm-up client n is user firstUser + clients + n. No username without it.
+   */
+  credentials?: { firstUser: number };
+  /** Per-client CONNACK timeout (default 10 s); login storms against bcrypt need more. */
+  timeoutMs?: number;
 }
 
 export interface ConnectLoadResult {
@@ -20,13 +28,23 @@ export interface ConnectLoadResult {
   failed: number;
   firstError: string | null;
   elapsedMs: number;
+  /** Wall clock (performance.timeOrigin + now, ms) of the first CONNECT and of the last CONNACK of the measured batch. */
+  startedAtMs: number;
+  endedAtMs: number;
   ratePerSec: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
+  latencyMaxMs: number;
   cpuPercent: number;
 }
 
 serveLoad<ConnectLoadParams, ConnectLoadResult>(async (p, mark) => {
+  const options = (clientId: string, user: number): ConnectOptions => ({
+    clientId,
+    keepalive: p.keepalive,
+    ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
+    ...(p.credentials ? { username: userName(p.credentials.firstUser + user), password: userPassword(p.credentials.firstUser + user) } : {}),
+  });
   const open: WireClient[] = [];
   const latencies: number[] = [];
   let failed = 0;
@@ -37,18 +55,18 @@ serveLoad<ConnectLoadParams, ConnectLoadResult>(async (p, mark) => {
   const warmWorker = async () => {
     while (warmNext < p.warmup) {
       const n = warmNext++;
-      warm.push(await WireClient.open(p.endpoint, { clientId: `warm-${n}`, keepalive: p.keepalive }));
+      warm.push(await WireClient.open(p.endpoint, options(`warm-${n}`, p.clients + n)));
     }
   };
   await Promise.all(Array.from({ length: Math.min(p.concurrency, p.warmup) }, warmWorker));
   for (const c of warm) c.end();
-  await new Promise((r) => setTimeout(r, 200));
+  if (p.warmup > 0) await new Promise((r) => setTimeout(r, 200));
   const worker = async () => {
     while (next < p.clients) {
       const n = next++;
       const t0 = performance.now();
       try {
-        open.push(await WireClient.open(p.endpoint, { clientId: `${p.clientIdPrefix}${n}`, keepalive: p.keepalive }));
+        open.push(await WireClient.open(p.endpoint, options(`${p.clientIdPrefix}${n}`, n)));
         latencies.push(performance.now() - t0);
       } catch (err) {
         failed++;
@@ -58,8 +76,10 @@ serveLoad<ConnectLoadParams, ConnectLoadResult>(async (p, mark) => {
   };
   await mark('start');
   const stopCpu = startCpuWindow();
+  const startedAtMs = performance.timeOrigin + performance.now();
   await Promise.all(Array.from({ length: Math.min(p.concurrency, p.clients) }, worker));
   const cpu = stopCpu();
+  const endedAtMs = performance.timeOrigin + performance.now();
   await mark('end');
   for (const c of open) c.destroy();
   return {
@@ -67,9 +87,12 @@ serveLoad<ConnectLoadParams, ConnectLoadResult>(async (p, mark) => {
     failed,
     firstError,
     elapsedMs: cpu.wallMs,
+    startedAtMs,
+    endedAtMs,
     ratePerSec: (open.length / cpu.wallMs) * 1000,
     latencyP50Ms: percentile(latencies, 50),
     latencyP99Ms: percentile(latencies, 99),
+    latencyMaxMs: percentile(latencies, 100),
     cpuPercent: cpu.percentOfCore,
   };
 });

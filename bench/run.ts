@@ -7,7 +7,7 @@ import type { BrokerSetup } from './brokers/types.js';
 import { FD_MARGIN, openFilesLimits } from './harness/fd-limit.js';
 import { loadScenarios, selectScenarios } from './harness/registry.js';
 import { formatTable, formatValue, scenarioResult, sideResult, type ScenarioResult } from './harness/report.js';
-import type { RunContext, Sample, Scenario } from './harness/scenario.js';
+import { describeScenario, sidesOf, type RunContext, type Sample, type Side } from './harness/scenario.js';
 
 /**
  * npm run bench -- [scenario names…] [--quick] [--rounds N] [--profile] [--list]
@@ -59,10 +59,10 @@ function reexecWithMoreFiles(): boolean {
   return true;
 }
 
-async function measure(scenario: Scenario, setup: BrokerSetup, ctx: RunContext, profile: boolean): Promise<Sample> {
-  const broker = await startBroker(setup, profile ? { cpuProfileDir: `${RESULTS_DIR}profiles` } : {});
+async function measure(side: Side, ctx: RunContext, profile: boolean): Promise<Sample> {
+  const broker = await startBroker(side.setup, profile ? { cpuProfileDir: `${RESULTS_DIR}profiles` } : {});
   try {
-    return await scenario.workload.run(broker, ctx);
+    return await side.workload.run(broker, ctx);
   } finally {
     await broker.stop();
   }
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const all = await loadScenarios();
   if (args.list) {
-    for (const s of all) console.log(`${s.name.padEnd(20)} ${s.description}`);
+    for (const s of all) console.log(`${s.name.padEnd(26)} ${s.description}`);
     return;
   }
   const selected = selectScenarios(all, args.names);
@@ -90,28 +90,32 @@ async function main(): Promise<void> {
 
   const results: ScenarioResult[] = [];
   for (const s of selected) {
-    const workload = s.workload.describe(ctx);
+    const workload = describeScenario(s, ctx);
     console.log(`\n== ${s.name}: ${s.description}\n   ${workload}`);
-    const samples = new Map<BrokerSetup, Sample[]>([
-      [s.baseline, []],
-      [s.candidate, []],
-    ]);
+    const sides = sidesOf(s);
+    const samples = new Map<BrokerSetup, Sample[]>(sides.map((side) => [side.setup, []]));
     for (let round = 0; round < rounds; round++) {
       // Alternate which broker goes first so warm caches and thermal drift favour neither.
-      const order = round % 2 === 0 ? [s.baseline, s.candidate] : [s.candidate, s.baseline];
-      for (const setup of order) {
-        const sample = await measure(s, setup, ctx, args.profile);
-        samples.get(setup)!.push(sample);
+      const order = round % 2 === 0 ? sides : [...sides].reverse();
+      for (const side of order) {
+        const sample = await measure(side, ctx, args.profile);
+        samples.get(side.setup)!.push(sample);
         const cpu = Number.isFinite(sample.brokerCpuPercent) ? `, broker CPU ${Math.round(sample.brokerCpuPercent)}%` : '';
+        const digest = side.workload.summarize ? `\n      ${side.workload.summarize(sample)}` : '';
         console.log(
-          `   round ${round + 1} ${setup.label.padEnd(10)} ${formatValue(sample.value).padStart(9)} ${s.workload.unit}` +
-            `  (load CPU ${Math.round(sample.loadCpuPercent)}%${cpu})`,
+          `   round ${round + 1} ${side.setup.label.padEnd(10)} ${formatValue(sample.value).padStart(9)} ${side.workload.unit}` +
+            `  (load CPU ${Math.round(sample.loadCpuPercent)}%${cpu})${digest}`,
         );
       }
     }
-    const r = scenarioResult(s, workload, sideResult(s.baseline.label, samples.get(s.baseline)!), sideResult(s.candidate.label, samples.get(s.candidate)!));
-    console.log(`   median ${r.baseline.label} ${formatValue(r.baseline.median)}, ${r.candidate.label} ${formatValue(r.candidate.median)} ${r.unit}; ratio ${r.ratio.toFixed(3)}×`);
-    if (Math.max(r.baseline.maxLoadCpuPercent, r.candidate.maxLoadCpuPercent) > 90) {
+    const result = (side: Side | undefined) => (side ? sideResult(side.setup.label, samples.get(side.setup)!) : null);
+    const baselineSide = sides.find((side) => side.role === 'baseline');
+    const candidateSide = sides.find((side) => side.role === 'candidate')!;
+    const r = scenarioResult(s, workload, result(baselineSide), result(candidateSide)!);
+    const ratio = r.ratio === null ? '' : `; ratio ${r.ratio.toFixed(3)}×`;
+    const base = r.baseline ? `${r.baseline.label} ${formatValue(r.baseline.median)}, ` : '';
+    console.log(`   median ${base}${r.candidate.label} ${formatValue(r.candidate.median)} ${r.unit}${ratio}`);
+    if (Math.max(r.baseline?.maxLoadCpuPercent ?? 0, r.candidate.maxLoadCpuPercent) > 90) {
       const note = `${s.name}: a load generator used > 90% of a core; the figure may be bounded by the load, not the broker`;
       notes.push(note);
       console.log(`   note: ${note}`);

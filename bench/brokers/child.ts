@@ -60,7 +60,7 @@ process.on('message', (raw) => {
     startSetup(msg.setup as BrokerSetup).then(
       (b) => {
         broker = b;
-        send({ type: 'ready', endpoint: b.endpoint });
+        send({ type: 'ready', endpoints: b.endpoints });
       },
       (err: Error) => send({ type: 'error', message: `could not start ${msg.setup.label}: ${err.message}` }),
     );

@@ -1,5 +1,4 @@
-import type { Endpoint } from '../wire/client.js';
-import type { BrokerSample, BrokerSetup } from './types.js';
+import type { BrokerEndpoints, BrokerSample, BrokerSetup } from './types.js';
 
 /** IPC between the runner and a broker child. */
 export type ParentToBroker =
@@ -9,7 +8,7 @@ export type ParentToBroker =
   | { type: 'stop' };
 
 export type BrokerToParent =
-  | { type: 'ready'; endpoint: Endpoint }
+  | { type: 'ready'; endpoints: BrokerEndpoints }
   | { type: 'sample'; id: number; sample: BrokerSample }
   | { type: 'profiled'; edge: 'start' | 'end' }
   | { type: 'stopped' }

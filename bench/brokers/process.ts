@@ -9,7 +9,10 @@ import type { BrokerSample, BrokerSetup } from './types.js';
 /** The runner's handle on a broker running in its own child process. */
 export interface BrokerUnderTest {
   readonly setup: BrokerSetup;
+  /** The MQTT endpoint the load generators use. */
   readonly endpoint: Endpoint;
+  /** The STOMP endpoint, when the setup runs a STOMP listener. */
+  readonly stompEndpoint: Endpoint | undefined;
   /** Memory and CPU of the broker process; `gc` runs a full collection first. */
   sample(opts?: { gc?: boolean }): Promise<BrokerSample>;
   /** Edges of a workload's measured window: starts and stops the CPU profile when profiling. */
@@ -39,7 +42,7 @@ export function startBroker(setup: BrokerSetup, opts: BrokerProcessOptions = {})
       const msg = raw as BrokerToParent;
       if (msg.type === 'ready') {
         cleanup();
-        resolve(new BrokerHandle(setup, msg.endpoint, child, opts.cpuProfileDir));
+        resolve(new BrokerHandle(setup, msg.endpoints.mqtt, msg.endpoints.stomp, child, opts.cpuProfileDir));
       } else if (msg.type === 'error') {
         cleanup();
         child.kill();
@@ -70,6 +73,7 @@ class BrokerHandle implements BrokerUnderTest {
   constructor(
     readonly setup: BrokerSetup,
     readonly endpoint: Endpoint,
+    readonly stompEndpoint: Endpoint | undefined,
     private readonly child: ChildProcess,
     private readonly profileDir: string | undefined,
   ) {

@@ -1,11 +1,25 @@
-import type { BrokerSetup } from './types.js';
+import type { BrokerSetup, UserSeed } from './types.js';
+
+export interface GatehouseSetupOptions {
+  /** MQTT listener the load uses (default `tcp:default`). */
+  listener?: string;
+  /** TEST-ONLY P-256 certificates in `<data dir>/certs` (server.pem, server-key.pem, ca.pem…) before start. */
+  devCertificates?: boolean;
+  /** `user-<i>` / `pass-<i>` created in the chain's built-in database before the run. */
+  seed?: UserSeed;
+}
 
 /** Gatehouse from HOCON (appended to the bench base config). Anonymous unless the HOCON adds a chain. */
-export function gatehouse(label = 'gatehouse', hocon = ''): BrokerSetup {
-  return { kind: 'gatehouse', label, hocon };
+export function gatehouse(label = 'gatehouse', hocon = '', opts: GatehouseSetupOptions = {}): BrokerSetup {
+  return { kind: 'gatehouse', label, hocon, ...opts };
 }
 
 /** aedes 2.0.0-beta.1 with defaults: `Aedes.createBroker()` + `net.createServer({ noDelay: true }, aedes.handle)` (Gatehouse's socket default). */
 export function bareAedes(label = 'aedes'): BrokerSetup {
   return { kind: 'aedes', label };
+}
+
+/** aedes behind `tls.createServer({ key, cert, noDelay: true }, aedes.handle)`, with the same P-256 development certificates. */
+export function tlsAedes(label = 'aedes-tls'): BrokerSetup {
+  return { kind: 'aedes', label, transport: 'tls' };
 }

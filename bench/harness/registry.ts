@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import type { Scenario } from './scenario.js';
+import { sidesOf, type Scenario } from './scenario.js';
 
 export class RegistryError extends Error {
   constructor(reason: string) {
@@ -11,6 +11,18 @@ export class RegistryError extends Error {
 }
 
 const DIR = fileURLToPath(new URL('../scenarios/', import.meta.url));
+
+/** A scenario whose two sides cannot be compared (different units or directions, shared setup object) is refused at load. */
+function checkScenario(s: Scenario, file: string): void {
+  const sides = sidesOf(s);
+  if (sides.length === 2) {
+    const [a, b] = [sides[0]!, sides[1]!];
+    if (a.workload.unit !== b.workload.unit || a.workload.better !== b.workload.better) {
+      throw new RegistryError(`scenario ${s.name} (${file}): its two workloads measure different things (${a.workload.unit} vs ${b.workload.unit})`);
+    }
+    if (a.setup === b.setup) throw new RegistryError(`scenario ${s.name} (${file}): baseline and candidate must be distinct setup objects (give them their own labels)`);
+  }
+}
 
 /** Every scenario of bench/scenarios/*.ts (each file exports `scenarios`), in file then declaration order. */
 export async function loadScenarios(): Promise<Scenario[]> {
@@ -25,6 +37,7 @@ export async function loadScenarios(): Promise<Scenario[]> {
     for (const s of mod.scenarios as Scenario[]) {
       const other = seen.get(s.name);
       if (other) throw new RegistryError(`scenario name ${s.name} is declared in both ${other} and ${file}`);
+      checkScenario(s, file);
       seen.set(s.name, file);
       all.push(s);
     }

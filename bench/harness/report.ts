@@ -1,4 +1,4 @@
-import type { Sample, Scenario } from './scenario.js';
+import { isStandalone, primaryWorkload, type Sample, type Scenario } from './scenario.js';
 import { median } from './stats.js';
 
 /** One side (baseline or candidate) of a scenario's result. */
@@ -10,6 +10,13 @@ export interface SideResult {
   medianBrokerCpuPercent: number | null;
 }
 
+/** `ratio`: candidate ÷ baseline against a bound; `absolute`: the candidate's median itself, in the unit. */
+export interface TargetResult {
+  kind: 'ratio' | 'absolute';
+  value: number;
+  comparison: '>=' | '<=';
+}
+
 export interface ScenarioResult {
   name: string;
   description: string;
@@ -17,11 +24,12 @@ export interface ScenarioResult {
   metric: string;
   unit: string;
   better: 'higher' | 'lower';
-  baseline: SideResult;
+  /** null for a standalone scenario (one setup, absolute target or none). */
+  baseline: SideResult | null;
   candidate: SideResult;
-  /** candidate median ÷ baseline median. */
-  ratio: number;
-  target: { ratio: number; comparison: '>=' | '<=' } | null;
+  /** candidate median ÷ baseline median; null without a baseline. */
+  ratio: number | null;
+  target: TargetResult | null;
   pass: boolean | null;
 }
 
@@ -36,21 +44,32 @@ export function sideResult(label: string, samples: Sample[]): SideResult {
   };
 }
 
-export function scenarioResult(s: Scenario, workload: string, baseline: SideResult, candidate: SideResult): ScenarioResult {
-  const ratio = candidate.median / baseline.median;
-  const comparison = s.workload.better === 'higher' ? '>=' : '<=';
-  const pass = s.target ? (comparison === '>=' ? ratio >= s.target.ratio : ratio <= s.target.ratio) : null;
+export function scenarioResult(s: Scenario, workload: string, baseline: SideResult | null, candidate: SideResult): ScenarioResult {
+  const w = primaryWorkload(s);
+  const comparison = w.better === 'higher' ? '>=' : '<=';
+  const ratio = baseline ? candidate.median / baseline.median : null;
+  let target: TargetResult | null = null;
+  let measured: number | null = null;
+  if (isStandalone(s)) {
+    if (s.target) target = { kind: 'absolute', value: s.target.value, comparison };
+    measured = candidate.median;
+  } else {
+    if (s.target) target = { kind: 'ratio', value: s.target.ratio, comparison };
+    measured = ratio;
+  }
+  const pass =
+    target === null || measured === null || !Number.isFinite(measured) ? null : comparison === '>=' ? measured >= target.value : measured <= target.value;
   return {
     name: s.name,
     description: s.description,
     workload,
-    metric: s.workload.metric,
-    unit: s.workload.unit,
-    better: s.workload.better,
+    metric: w.metric,
+    unit: w.unit,
+    better: w.better,
     baseline,
     candidate,
     ratio,
-    target: s.target ? { ratio: s.target.ratio, comparison } : null,
+    target,
     pass,
   };
 }
@@ -61,21 +80,32 @@ export function formatValue(v: number): string {
   return v.toFixed(2);
 }
 
+function formatTarget(r: ScenarioResult): string {
+  if (!r.target) return '-';
+  return r.target.kind === 'ratio' ? `${r.target.comparison} ${r.target.value}×` : `${r.target.comparison} ${formatValue(r.target.value)} ${r.unit}`;
+}
+
+function formatCpu(r: ScenarioResult): string {
+  const c = r.candidate.medianBrokerCpuPercent;
+  if (!r.baseline) return c === null ? '-' : `- / ${Math.round(c)}%`;
+  const b = r.baseline.medianBrokerCpuPercent;
+  if (b === null && c === null) return '-';
+  return `${b === null ? '-' : `${Math.round(b)}%`} / ${c === null ? '-' : `${Math.round(c)}%`}`;
+}
+
 /** A fixed-width text table of the results. */
 export function formatTable(results: ScenarioResult[]): string {
   const head = ['scenario', 'metric', 'baseline', 'candidate', 'ratio', 'target', 'ok', 'load CPU max', 'broker CPU b/c'];
   const rows = results.map((r) => [
     r.name,
     r.unit,
-    `${r.baseline.label} ${formatValue(r.baseline.median)}`,
+    r.baseline ? `${r.baseline.label} ${formatValue(r.baseline.median)}` : '-',
     `${r.candidate.label} ${formatValue(r.candidate.median)}`,
-    `${r.ratio.toFixed(3)}×`,
-    r.target ? `${r.target.comparison} ${r.target.ratio}×` : '-',
+    r.ratio === null ? '-' : `${r.ratio.toFixed(3)}×`,
+    formatTarget(r),
     r.pass === null ? '-' : r.pass ? 'yes' : 'NO',
-    `${Math.round(Math.max(r.baseline.maxLoadCpuPercent, r.candidate.maxLoadCpuPercent))}%`,
-    r.baseline.medianBrokerCpuPercent === null
-      ? '-'
-      : `${Math.round(r.baseline.medianBrokerCpuPercent)}% / ${Math.round(r.candidate.medianBrokerCpuPercent ?? NaN)}%`,
+    `${Math.round(Math.max(r.baseline?.maxLoadCpuPercent ?? 0, r.candidate.maxLoadCpuPercent))}%`,
+    formatCpu(r),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -1,16 +1,14 @@
-import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { Framer, PacketType, type Frame } from './framer.js';
+import { openSocket, type Endpoint, type Socket } from './transport.js';
 
-/** Where a load generator connects. Later transports (TLS, Proxy Protocol) extend this. */
-export interface Endpoint {
-  host: string;
-  port: number;
-}
+export type { Endpoint } from './transport.js';
 
 export interface ConnectOptions {
   clientId: string;
   keepalive: number;
+  username?: string;
+  password?: string;
   /** Gives up (rejects) when no CONNACK arrives within this time. */
   timeoutMs?: number;
 }
@@ -32,7 +30,7 @@ export class WireClient {
   onFrame: (frame: Frame) => void = () => undefined;
   private readonly framer: Framer;
 
-  private constructor(readonly socket: net.Socket, readonly clientId: string) {
+  private constructor(readonly socket: Socket, readonly clientId: string) {
     this.framer = new Framer((f) => this.onFrame(f));
     socket.on('data', (chunk: Buffer) => this.framer.push(chunk));
   }
@@ -40,7 +38,7 @@ export class WireClient {
   /** Opens a socket, sends CONNECT (clean session) and resolves on an accepting CONNACK. */
   static open(endpoint: Endpoint, opts: ConnectOptions): Promise<WireClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+      const socket = openSocket(endpoint);
       const client = new WireClient(socket, opts.clientId);
       const fail = (reason: string) => {
         clearTimeout(timer);
@@ -63,7 +61,16 @@ export class WireClient {
       };
       socket.write(
         mqttPacket.generate(
-          { cmd: 'connect', protocolId: 'MQTT', protocolVersion: PROTOCOL_VERSION, clientId: opts.clientId, clean: true, keepalive: opts.keepalive },
+          {
+            cmd: 'connect',
+            protocolId: 'MQTT',
+            protocolVersion: PROTOCOL_VERSION,
+            clientId: opts.clientId,
+            clean: true,
+            keepalive: opts.keepalive,
+            ...(opts.username !== undefined ? { username: opts.username } : {}),
+            ...(opts.password !== undefined ? { password: Buffer.from(opts.password) } : {}),
+          },
           { protocolVersion: PROTOCOL_VERSION },
         ),
       );

@@ -9,17 +9,29 @@ export interface ConnectRateOptions {
   quickClients: number;
   /** Connect-and-disconnect clients before the measured batch. */
   warmup: number;
+  /**
+   * Log in as the seeded users (`user-<i>` / `pass-<i>`, measured clients first, then the
+   * warm-up ones): the setup must seed at least `clients + warmup` users when it authenticates.
+   */
+  credentials: boolean;
+  /** Per-client CONNACK timeout. */
+  timeoutMs: number;
+}
+
+/** How many seeded users a connect-rate workload with these options can use. */
+export function usersNeeded(opts: Partial<ConnectRateOptions> = {}): number {
+  return (opts.clients ?? 2000) + (opts.warmup ?? 200);
 }
 
 /** Connections per second, CONNECT → CONNACK, `concurrency` in flight, connections kept open until the end. */
 export function connectRate(opts: Partial<ConnectRateOptions> = {}): Workload {
-  const o: ConnectRateOptions = { clients: 2000, concurrency: 50, quickClients: 300, warmup: 200, ...opts };
+  const o: ConnectRateOptions = { clients: 2000, concurrency: 50, quickClients: 300, warmup: 200, credentials: false, timeoutMs: 10_000, ...opts };
   const clients = (quick: boolean, max: number) => Math.min(quick ? o.quickClients : o.clients, max);
   return {
     metric: 'connect rate',
     unit: 'conn/s',
     better: 'higher',
-    describe: (ctx) => `${clients(ctx.quick, ctx.maxConnections)} clients, ${o.concurrency} at a time, CONNECT→CONNACK (MQTT 3.1.1, clean), after ${o.warmup} warm-up connects`,
+    describe: (ctx) => `${clients(ctx.quick, ctx.maxConnections)} clients, ${o.concurrency} at a time, CONNECT→CONNACK (MQTT 3.1.1, clean${o.credentials ? ', username/password' : ''}), after ${o.warmup} warm-up connects`,
     async run(broker, ctx) {
       const cpu = new BrokerCpuWindow(broker);
       const params: ConnectLoadParams = {
@@ -29,6 +41,8 @@ export function connectRate(opts: Partial<ConnectRateOptions> = {}): Workload {
         concurrency: o.concurrency,
         keepalive: 600,
         clientIdPrefix: 'conn-',
+        timeoutMs: o.timeoutMs,
+        ...(o.credentials ? { credentials: { firstUser: 0 } } : {}),
       };
       const r = await runLoad<ConnectLoadParams, ConnectLoadResult>('load-connect.ts', params, cpu.onMark);
       if (r.failed > 0) ctx.log(`  ${r.failed} of ${params.clients} connects failed (first: ${r.firstError})`);
@@ -36,8 +50,9 @@ export function connectRate(opts: Partial<ConnectRateOptions> = {}): Workload {
         value: r.ratePerSec,
         loadCpuPercent: r.cpuPercent,
         brokerCpuPercent: cpu.percent(),
-        details: { connected: r.connected, failed: r.failed, elapsedMs: r.elapsedMs, latencyP50Ms: r.latencyP50Ms, latencyP99Ms: r.latencyP99Ms },
+        details: { connected: r.connected, failed: r.failed, elapsedMs: r.elapsedMs, latencyP50Ms: r.latencyP50Ms, latencyP99Ms: r.latencyP99Ms, latencyMaxMs: r.latencyMaxMs },
       };
     },
+    summarize: (s) => `CONNACK latency p50 ${s.details['latencyP50Ms']!.toFixed(1)} ms, p99 ${s.details['latencyP99Ms']!.toFixed(1)} ms; ${s.details['failed']} failed`,
   };
 }

@@ -350,7 +350,9 @@ describe('event loop and concurrency', () => {
     assert.deepEqual(results, Array(20).fill(true));
     assert.ok(elapsed > 100, `the work must take long enough to measure (took ${elapsed.toFixed(0)} ms)`);
     assert.ok(ticks >= 5, `interval ticked ${ticks} times`);
-    assert.ok(maxGap < 100, `max event-loop gap ${maxGap.toFixed(1)} ms`);
+    // Blocking hashing would stall the loop for about the whole run; off-loop hashing leaves
+    // only scheduling noise (bounded loosely so a loaded CI machine does not flake).
+    assert.ok(maxGap < Math.min(400, elapsed / 3), `max event-loop gap ${maxGap.toFixed(1)} ms of ${elapsed.toFixed(0)} ms`);
   });
 
   it('HashLimiter never runs more than its limit at once and runs everything in order', async () => {
