@@ -45,14 +45,20 @@ export function connectRate(opts: Partial<ConnectRateOptions> = {}): Workload {
         ...(o.credentials ? { credentials: { firstUser: 0 } } : {}),
       };
       const r = await runLoad<ConnectLoadParams, ConnectLoadResult>('load-connect.ts', params, cpu.onMark);
+      const brokerCpu = cpu.percent();
       if (r.failed > 0) ctx.log(`  ${r.failed} of ${params.clients} connects failed (first: ${r.firstError})`);
       return {
         value: r.ratePerSec,
         loadCpuPercent: r.cpuPercent,
-        brokerCpuPercent: cpu.percent(),
-        details: { connected: r.connected, failed: r.failed, elapsedMs: r.elapsedMs, latencyP50Ms: r.latencyP50Ms, latencyP99Ms: r.latencyP99Ms, latencyMaxMs: r.latencyMaxMs },
+        brokerCpuPercent: brokerCpu,
+        details: {
+          // Broker CPU per connection: comparable even when the load generator, not the broker, sets the pace.
+          brokerCpuMsPerConn: ((brokerCpu / 100) * r.elapsedMs) / Math.max(1, r.connected),
+          connected: r.connected, failed: r.failed, elapsedMs: r.elapsedMs, latencyP50Ms: r.latencyP50Ms, latencyP99Ms: r.latencyP99Ms, latencyMaxMs: r.latencyMaxMs },
       };
     },
-    summarize: (s) => `CONNACK latency p50 ${s.details['latencyP50Ms']!.toFixed(1)} ms, p99 ${s.details['latencyP99Ms']!.toFixed(1)} ms; ${s.details['failed']} failed`,
+    summarize: (s) =>
+      `CONNACK latency p50 ${s.details['latencyP50Ms']!.toFixed(1)} ms, p99 ${s.details['latencyP99Ms']!.toFixed(1)} ms; ` +
+      `broker CPU ${s.details['brokerCpuMsPerConn']!.toFixed(3)} ms/conn; ${s.details['failed']} failed`,
   };
 }
