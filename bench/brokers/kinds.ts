@@ -51,6 +51,8 @@ export const starters: { [K in BrokerKind]: (setup: Extract<BrokerSetup, { kind:
       'log.console.level = none',
       'listeners.tcp.default.bind = "127.0.0.1:0"',
       'listeners.ws.default.enable = false',
+      // The management API runs as by default, on a port of its own.
+      'dashboard.listeners.http.bind = "127.0.0.1:0"',
       setup.hocon,
     ].join('\n');
     const node = await startGatehouse(loadConfigText(text, { checks: configChecks() }), { logger: silentLogger(), baseDir: dataDir });

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { parseBind, type BindAddress } from '../config/bind.js';
+import { formatBind, parseBind, type BindAddress } from '../config/bind.js';
+import { ListenerStartError } from '../../listeners/listener.js';
 import { readPemOrPath } from '../config/load.js';
 import { overrideFilePath } from '../config/overrides.js';
 import type { GatehouseNode } from '../main.js';
@@ -102,22 +103,28 @@ export async function startApi(node: GatehouseNode, opts: ApiOptions = {}): Prom
   const baseDir = opts.baseDir ?? process.cwd();
   const ctx = await createApiContext(node, opts);
   const apps: FastifyInstance[] = [];
-  const listen = async (app: FastifyInstance, bind: string | number): Promise<BindAddress> => {
+  const listen = async (app: FastifyInstance, bind: string | number, name: 'http' | 'https'): Promise<BindAddress> => {
     apps.push(app);
     const where = parseBind(bind);
-    await app.listen({ host: where.host, port: where.port });
+    try {
+      await app.listen({ host: where.host, port: where.port });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'address already in use' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+      throw new ListenerStartError(`dashboard:${name}`, formatBind(where), code, `listener dashboard:${name} cannot bind ${formatBind(where)}: ${why}`);
+    }
     const addr = app.server.address();
     return typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : where;
   };
   try {
     const conf = node.config.dashboard.listeners;
-    const address = conf.http.enable ? await listen(await buildApiApp(ctx), conf.http.bind) : undefined;
+    const address = conf.http.enable ? await listen(await buildApiApp(ctx), conf.http.bind, 'http') : undefined;
     let httpsAddress: BindAddress | undefined;
     if (conf.https.enable) {
       const ssl = conf.https.ssl_options;
       if (!ssl.certfile || !ssl.keyfile) throw new Error('dashboard.listeners.https needs ssl_options.certfile and ssl_options.keyfile');
       const tls = { cert: readPemOrPath(ssl.certfile, baseDir), key: readPemOrPath(ssl.keyfile, baseDir) };
-      httpsAddress = await listen(await buildApiApp(ctx, { https: tls }), conf.https.bind);
+      httpsAddress = await listen(await buildApiApp(ctx, { https: tls }), conf.https.bind, 'https');
     }
     for (const [scheme, a] of [['http', address], ['https', httpsAddress]] as const) {
       if (a) node.logger.info({ address: `${scheme}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}${API_BASE}` }, 'management API started');

@@ -18,6 +18,7 @@ function tempConf(text: string): string {
 const portZero = {
   GATEHOUSE_LISTENERS__TCP__DEFAULT__BIND: '127.0.0.1:0',
   GATEHOUSE_LISTENERS__WS__DEFAULT__BIND: '127.0.0.1:0',
+  GATEHOUSE_DASHBOARD__LISTENERS__HTTP__BIND: '127.0.0.1:0',
 };
 
 describe('gatehouse command', () => {
@@ -89,7 +90,7 @@ describe('gatehouse command', () => {
       assert.ok(ok, 'could neither find nor take port 1883');
       t.after(() => blocker.close());
     }
-    const r = await runCli(['start', '--config', tempConf('')], { GATEHOUSE_LISTENERS__WS__DEFAULT__BIND: '127.0.0.1:0' });
+    const r = await runCli(['start', '--config', tempConf('')], { ...portZero, GATEHOUSE_LISTENERS__TCP__DEFAULT__BIND: '127.0.0.1:1883' });
     assert.equal(r.code, 1);
     assert.equal(r.stderr.trim(), 'gatehouse: listener tcp:default cannot bind 127.0.0.1:1883: address already in use');
   });
@@ -127,5 +128,20 @@ describe('gatehouse command', () => {
     const exit = await running.exited;
     assert.equal(exit.code, 0);
     assert.equal(running.lines.filter((l) => l['msg'] === 'listener started').length, 2);
+  });
+});
+
+describe('gatehouse start: the management API port', () => {
+  test('a busy dashboard port is one clear line naming dashboard:http and the address', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await runCli(['start', '--config', tempConf('')], { ...portZero, GATEHOUSE_DASHBOARD__LISTENERS__HTTP__BIND: `127.0.0.1:${port}` });
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr.trim(), `gatehouse: listener dashboard:http cannot bind 127.0.0.1:${port}: address already in use`);
+    } finally {
+      blocker.close();
+    }
   });
 });
