@@ -40,6 +40,7 @@ export class Listener {
   private wss: WebSocketServer | undefined;
   private readonly metaBySocket = new WeakMap<net.Socket, ConnectionMeta>();
   private bound: BindAddress | undefined;
+  private fixedLocal: BindAddress | undefined;
   /** One close handler for every socket (called with the socket as `this`), not a closure each. */
   private readonly forget: (this: net.Socket) => void;
 
@@ -98,6 +99,7 @@ export class Listener {
     const addr = server.address() as net.AddressInfo;
     this.server = server;
     this.bound = { host: addr.address, port: addr.port };
+    this.fixedLocal = addr.address === '::' || addr.address === '0.0.0.0' ? undefined : { host: stripV4Mapped(addr.address), port: addr.port };
     return this.bound;
   }
 
@@ -159,8 +161,9 @@ export class Listener {
       protocol: spec.protocol,
       peerhost: stripV4Mapped(socket.remoteAddress ?? ''),
       peerport: socket.remotePort ?? 0,
-      sockhost: stripV4Mapped(socket.localAddress ?? ''),
-      sockport: socket.localPort ?? 0,
+      // A listener bound to one address knows the local end without asking the socket.
+      sockhost: this.fixedLocal ? this.fixedLocal.host : stripV4Mapped(socket.localAddress ?? ''),
+      sockport: this.fixedLocal ? this.fixedLocal.port : (socket.localPort ?? 0),
       mountpoint: spec.mountpoint,
       enableAuthn: spec.enableAuthn,
     };

@@ -80,9 +80,18 @@ export class ApiMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
+    // One labelled child per combination, so a connect does not hash label objects.
+    const decisionChildren = new Map<string, ReturnType<typeof decisions.labels>>();
     this.unsubscribe = authn.onDecision((record) => {
       const chain = record.chain ?? 'none';
-      decisions.observe({ listener: record.listener, chain, result: record.decision.allowed ? 'allow' : 'deny' }, record.ms / 1000);
+      const result = record.decision.allowed ? 'allow' : 'deny';
+      const key = `${record.listener}\u0000${chain}\u0000${result}`;
+      let child = decisionChildren.get(key);
+      if (!child) {
+        child = decisions.labels({ listener: record.listener, chain, result });
+        decisionChildren.set(key, child);
+      }
+      child.observe(record.ms / 1000);
       for (const s of record.steps) steps.observe({ chain, authenticator: s.authenticator, result: s.result }, s.ms / 1000);
     });
   }

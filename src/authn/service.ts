@@ -95,10 +95,24 @@ export class AuthnService implements AuthenticationService {
   }
 
   async authenticate(credential: ClientCredential): Promise<AuthnDecision> {
+    // Fast path for anonymous access (no chain applies): no chain run, no records built,
+    // and no latency observation (there is no decision work to time; the counters count it).
+    if (credential.enable_authn === true && !this.selectChain(credential)) {
+      const m = this.metrics;
+      m.inc('client.authenticate');
+      m.inc('authentication.success');
+      m.inc('authentication.success.anonymous');
+      m.inc('client.auth.anonymous');
+      return ANONYMOUS;
+    }
     if (this.observers.size === 0) return withSteps(await this.run(credential, false));
     const started = performance.now();
     const outcome = await this.run(credential, false);
-    const record: DecisionRecord = { listener: credential.listener, ...outcome, ms: performance.now() - started };
+    this.notify({ listener: credential.listener, ...outcome, ms: performance.now() - started });
+    return withSteps(outcome);
+  }
+
+  private notify(record: DecisionRecord): void {
     for (const observer of this.observers) {
       try {
         observer(record);
@@ -106,7 +120,6 @@ export class AuthnService implements AuthenticationService {
         this.opts.logger.warn({ error: (err as Error).message }, 'authentication decision observer failed');
       }
     }
-    return withSteps(outcome);
   }
 
   /** Registers an observer of every real (not explain) decision, e.g. for latency metrics; returns its removal. */
@@ -163,6 +176,9 @@ export class AuthnService implements AuthenticationService {
     return { chain: chain?.name ?? null, ...(chain ? {} : { note: 'no chain for this listener or protocol' }), ...outcome };
   }
 }
+
+/** The decision for a client no chain applies to; shared, never mutated. */
+const ANONYMOUS: AuthnDecision = Object.freeze({ allowed: true, anonymous: true, isSuperuser: false }) as AuthnDecision;
 
 /** A refusal carries its steps, so the front's log line is the whole decision record. */
 function withSteps(outcome: { decision: AuthnDecision; steps: StepRecord[] }): AuthnDecision {

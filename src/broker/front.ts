@@ -5,6 +5,7 @@ import type { ConnectionHandler, ConnectionMeta } from '../../listeners/types.js
 import { peerCertAs, type PeerCertAsKind } from '../../listeners/identity/index.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
 import { connackReasonCode, v3ReturnCode } from './reason-codes.js';
+import { readConnectFields, type ConnectFields } from './connect-fields.js';
 import type { ClientSession } from './session.js';
 
 /** Which certificate field, if any, becomes the username or client id (§11.3, plus Gatehouse's additions). */
@@ -86,18 +87,22 @@ class FirstPacket {
     }
     if (length === undefined || this.buffered.length < length) return;
     this.finish();
-    let packet: IConnectPacket;
-    try {
-      packet = parseConnect(this.buffered.subarray(0, length));
-    } catch (err) {
-      this.refuseMalformed((err as Error).message);
-      return;
+    const frame = this.buffered.subarray(0, length);
+    let fields = readConnectFields(frame);
+    if (!fields) {
+      // Unusual or malformed: the full parser decides, and words the error.
+      try {
+        fields = fieldsOf(parseConnect(frame));
+      } catch (err) {
+        this.refuseMalformed((err as Error).message);
+        return;
+      }
     }
-    void this.authenticate(packet, length);
+    void this.authenticate(fields, length);
   }
 
-  private async authenticate(packet: IConnectPacket, length: number): Promise<void> {
-    const version = packet.protocolVersion ?? 4;
+  private async authenticate(packet: ConnectFields, length: number): Promise<void> {
+    const version = packet.protocolVersion;
     const certUsername = certField(this.meta, this.settings.peerCertAsUsername);
     const certClientid = certField(this.meta, this.settings.peerCertAsClientid);
     const credential = buildCredential(this.meta, packet, certUsername, certClientid);
@@ -133,9 +138,10 @@ class FirstPacket {
     }
     let connect = this.buffered.subarray(0, length);
     if (certUsername !== undefined || certClientid !== undefined) {
-      if (certUsername !== undefined) packet.username = certUsername;
-      if (certClientid !== undefined) packet.clientId = certClientid;
-      connect = mqttPacket.generate(packet, { protocolVersion: version });
+      const full = parseConnect(connect);
+      if (certUsername !== undefined) full.username = certUsername;
+      if (certClientid !== undefined) full.clientId = certClientid;
+      connect = mqttPacket.generate(full, { protocolVersion: version });
     }
     const rest = this.buffered.subarray(length);
     const session: ClientSession = {
@@ -223,6 +229,17 @@ export function frameLength(buf: Buffer): number | undefined {
   return -1;
 }
 
+/** The fields authentication needs, from a packet mqtt-packet parsed. */
+function fieldsOf(packet: IConnectPacket): ConnectFields {
+  const fields: ConnectFields = { protocolVersion: packet.protocolVersion ?? 4, clientId: packet.clientId };
+  if (packet.username !== undefined) fields.username = packet.username;
+  if (packet.password !== undefined) fields.password = Buffer.from(packet.password);
+  const props = packet.properties;
+  if (props?.authenticationMethod !== undefined) fields.authenticationMethod = props.authenticationMethod;
+  if (props?.authenticationData !== undefined) fields.authenticationData = props.authenticationData;
+  return fields;
+}
+
 /**
  * One parser for every connection: parsing a whole CONNECT is synchronous, so
  * a shared parser saves building one per client. It is replaced after an error,
@@ -278,7 +295,7 @@ export function certField(meta: ConnectionMeta, kind: PeerCertAs): string | unde
 
 function buildCredential(
   meta: ConnectionMeta,
-  packet: IConnectPacket,
+  packet: ConnectFields,
   certUsername: string | undefined,
   certClientid: string | undefined,
 ): ClientCredential {
@@ -296,15 +313,14 @@ function buildCredential(
     enable_authn: meta.enableAuthn,
   };
   if (username !== undefined) credential.username = username;
-  if (packet.password !== undefined) credential.password = Buffer.from(packet.password);
+  if (packet.password !== undefined) credential.password = packet.password;
   if (meta.cert) {
     credential.cert_subject = meta.cert.subject;
     if (meta.cert.commonName !== undefined) credential.cert_common_name = meta.cert.commonName;
     if (meta.cert.pemBody !== undefined) credential.cert_pem = meta.cert.pemBody;
   }
   if (meta.pskIdentity !== undefined) credential.psk_identity = meta.pskIdentity;
-  const props = packet.properties;
-  if (props?.authenticationMethod !== undefined) credential.auth_method = props.authenticationMethod;
-  if (props?.authenticationData !== undefined) credential.auth_data = props.authenticationData;
+  if (packet.authenticationMethod !== undefined) credential.auth_method = packet.authenticationMethod;
+  if (packet.authenticationData !== undefined) credential.auth_data = packet.authenticationData;
   return credential;
 }
