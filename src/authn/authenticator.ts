@@ -25,6 +25,8 @@ export interface AuthnTrace {
 export interface AuthenticateOptions {
   /** Set by explain: fill in `trace`, change nothing. */
   trace?: AuthnTrace;
+  /** Aborted when the chain stops waiting (timeout): drop queued work such as a hash. */
+  signal?: AbortSignal;
 }
 
 export interface Authenticator {

@@ -61,7 +61,12 @@ export async function runChain(chain: Chain, credential: ClientCredential, opts:
     const started = performance.now();
     let result: AuthnResult;
     try {
-      result = await withTimeout(entry.authenticator.authenticate(credential, opts.dryRun ? { trace } : undefined), opts.timeoutMs);
+      const abort = new AbortController();
+      result = await withTimeout(
+        entry.authenticator.authenticate(credential, opts.dryRun ? { trace, signal: abort.signal } : { signal: abort.signal }),
+        opts.timeoutMs,
+        abort,
+      );
     } catch (err) {
       const timedOut = err instanceof AuthenticatorTimeout;
       const ms = elapsed(started);
@@ -133,10 +138,13 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 1000) / 1000;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, abort: AbortController): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AuthenticatorTimeout()), ms);
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new AuthenticatorTimeout());
+    }, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -39,7 +39,7 @@ export async function hashBcrypt(algorithm: BcryptAlgorithm, password: string | 
  * it is read as `$2b$`. A malformed crypt string never verifies and costs no
  * hashing.
  */
-export async function verifyBcrypt(candidate: string | Buffer, stored: StoredPassword): Promise<boolean> {
+export async function verifyBcrypt(candidate: string | Buffer, stored: StoredPassword, signal?: AbortSignal): Promise<boolean> {
   const crypt = stored.password_hash;
   if (!CRYPT_STRING.test(crypt)) return false;
   const normalised = crypt.startsWith('$2y$') ? `$2b$${crypt.slice(4)}` : crypt;
@@ -53,6 +53,6 @@ export async function verifyBcrypt(candidate: string | Buffer, stored: StoredPas
       }
       return equalBytes(Buffer.from(normalised, 'latin1'), Buffer.from(computed, 'latin1'));
     },
-    { rejectWhenFull: true },
+    { rejectWhenFull: true, ...(signal ? { signal } : {}) },
   );
 }

@@ -52,3 +52,11 @@ export class HashBusyError extends PasswordHashError {
     this.name = 'HashBusyError';
   }
 }
+
+/** A queued verification whose caller stopped waiting (an authenticator timeout); never run. */
+export class HashCancelledError extends PasswordHashError {
+  constructor(message = 'password verification cancelled before it ran') {
+    super('cancelled', message);
+    this.name = 'HashCancelledError';
+  }
+}

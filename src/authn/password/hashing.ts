@@ -54,6 +54,7 @@ export async function verifyPassword(
   algorithm: PasswordHashAlgorithm,
   candidate: string | Buffer | undefined,
   stored: StoredPassword,
+  options: { signal?: AbortSignal } = {},
 ): Promise<boolean> {
   if (typeof candidate !== 'string' && !Buffer.isBuffer(candidate)) return false;
   if (typeof stored?.password_hash !== 'string') {
@@ -67,9 +68,9 @@ export async function verifyPassword(
     case 'sha512':
       return verifySimple(algorithm, candidate, stored);
     case 'bcrypt':
-      return verifyBcrypt(candidate, stored);
+      return verifyBcrypt(candidate, stored, options.signal);
     case 'pbkdf2':
-      return verifyPbkdf2(algorithm, candidate, stored);
+      return verifyPbkdf2(algorithm, candidate, stored, options.signal);
     default:
       throw unknownAlgorithm(algorithm);
   }

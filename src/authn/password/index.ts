@@ -29,6 +29,7 @@ export type {
 } from './algorithm.js';
 export {
   HashBusyError,
+  HashCancelledError,
   InvalidAlgorithmError,
   InvalidSaltError,
   InvalidStoredPasswordError,

@@ -7,7 +7,7 @@
  * pass through here.
  */
 import os from 'node:os';
-import { HashBusyError, PasswordHashError } from './errors.js';
+import { HashBusyError, HashCancelledError, PasswordHashError } from './errors.js';
 
 export interface HashLimiterOptions {
   /** Jobs allowed to run at once (integer ≥ 1). */
@@ -26,6 +26,8 @@ export interface HashLimiterStats {
 export interface RunOptions {
   /** Reject with {@link HashBusyError} instead of queueing when the queue is full. */
   rejectWhenFull?: boolean;
+  /** A job still waiting when this aborts leaves the queue unrun (its caller gave up). */
+  signal?: AbortSignal;
 }
 
 interface Waiter {
@@ -97,10 +99,27 @@ export class HashLimiter {
           },
         );
       };
-      if (this.#active < this.#concurrency && this.#queue.length === 0) {
+      const signal = options.signal;
+      if (signal?.aborted) {
+        reject(new HashCancelledError());
+      } else if (this.#active < this.#concurrency && this.#queue.length === 0) {
         start();
       } else if (options.rejectWhenFull === true && this.#queue.length >= this.#maxQueue) {
         reject(new HashBusyError());
+      } else if (signal) {
+        const waiter: Waiter = {
+          start: () => {
+            signal.removeEventListener('abort', onAbort);
+            start();
+          },
+        };
+        const onAbort = (): void => {
+          const i = this.#queue.indexOf(waiter);
+          if (i >= 0) this.#queue.splice(i, 1);
+          reject(new HashCancelledError());
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#queue.push(waiter);
       } else {
         this.#queue.push({ start });
       }

@@ -71,11 +71,12 @@ export async function verifyPbkdf2(
   algorithm: Pbkdf2Algorithm,
   candidate: string | Buffer,
   stored: StoredPassword,
+  signal?: AbortSignal,
 ): Promise<boolean> {
   const p = params(algorithm);
   if (p === undefined) return false;
   const salt = saltBytes(stored.salt);
   const bytes = passwordBytes(candidate);
-  const computed = await hashLimiter.run(() => deriveHex(p, bytes, salt), { rejectWhenFull: true });
+  const computed = await hashLimiter.run(() => deriveHex(p, bytes, salt), { rejectWhenFull: true, ...(signal ? { signal } : {}) });
   return equalHexIgnoringCase(computed, stored.password_hash);
 }

@@ -89,7 +89,7 @@ export class BuiltInDatabaseAuthenticator implements Authenticator {
     if (!user) return { outcome: 'ignore', detail: 'user not found' };
     let ok: boolean;
     try {
-      ok = await verifyPassword(this.algorithm, c.password, user);
+      ok = await verifyPassword(this.algorithm, c.password, user, opts?.signal ? { signal: opts.signal } : {});
     } catch (err) {
       if (err instanceof PasswordHashError) return { outcome: 'ignore', detail: `stored password unusable: ${err.code}` };
       throw err;
