@@ -154,7 +154,7 @@ export class Listener {
       return;
     }
     this.sockets.add(socket);
-    socket.once('close', this.forget);
+    socket.on('close', this.forget);
     const meta: ConnectionMeta = {
       listenerId: spec.id,
       transport: spec.transport,

@@ -60,10 +60,10 @@ class FirstPacket {
   }
 
   start(): void {
-    this.stream.on('error', noop);
+    // Listeners give every stream an error handler before it gets here.
     this.timer = setTimeout(() => this.refuse('no CONNECT within idle_timeout'), this.settings.idleTimeoutMs);
     this.stream.on('readable', this.onReadable);
-    this.stream.once('close', this.onClose);
+    this.stream.on('close', this.onClose);
   }
 
   private read(): void {
@@ -213,7 +213,6 @@ class FirstPacket {
   }
 }
 
-function noop(): void {}
 
 /** Total size of the first packet from its fixed header; undefined until known, -1 when malformed. */
 export function frameLength(buf: Buffer): number | undefined {

@@ -49,6 +49,24 @@ describe('publish/subscribe through real sockets', () => {
     await Promise.all([endClient(v5), endClient(v4)]);
   });
 
+  test('a client may not publish to $SYS/ (refused, logged, not delivered)', async () => {
+    const watcher = await connect(t.url(), { clientId: 'sys-watch' });
+    let leaked = 0;
+    watcher.on('message', (topic) => {
+      if (topic === '$SYS/fake') leaked++;
+    });
+    await subscribe(watcher, '$SYS/#');
+    const v5 = await connect(t.url(), { protocolVersion: 5, clientId: 'sys-pub' });
+    const reason = await new Promise<number | undefined>((resolve) =>
+      v5.publish('$SYS/fake', 'x', { qos: 1 }, (err, packet) => resolve((packet as { reasonCode?: number } | undefined)?.reasonCode ?? (err ? 0x87 : 0))),
+    );
+    assert.equal(reason, 0x87);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(leaked, 0);
+    assert.ok(t.logs.find('authorization denied', { topic: '$SYS/fake', clientid: 'sys-pub' }));
+    await Promise.all([endClient(watcher), endClient(v5)]);
+  });
+
   test('retained message is delivered to a later subscriber and can be cleared', async () => {
     const pub = await connect(t.url(), { clientId: 'retain-pub' });
     await publish(pub, 'retain/1', 'kept', { qos: 1, retain: true });
