@@ -94,17 +94,23 @@ export class AuthnService implements AuthenticationService {
     return this.chains.get(credential.listener) ?? this.chains.get(`${credential.protocol}:global`);
   }
 
+  /**
+   * Anonymous access when no chain applies: no chain run, no records built, and no
+   * latency observation (there is no decision work to time; the counters count it).
+   */
+  decideWithoutChain(credential: ClientCredential): AuthnDecision | undefined {
+    if (credential.enable_authn !== true || this.selectChain(credential)) return undefined;
+    const m = this.metrics;
+    m.inc('client.authenticate');
+    m.inc('authentication.success');
+    m.inc('authentication.success.anonymous');
+    m.inc('client.auth.anonymous');
+    return ANONYMOUS;
+  }
+
   async authenticate(credential: ClientCredential): Promise<AuthnDecision> {
-    // Fast path for anonymous access (no chain applies): no chain run, no records built,
-    // and no latency observation (there is no decision work to time; the counters count it).
-    if (credential.enable_authn === true && !this.selectChain(credential)) {
-      const m = this.metrics;
-      m.inc('client.authenticate');
-      m.inc('authentication.success');
-      m.inc('authentication.success.anonymous');
-      m.inc('client.auth.anonymous');
-      return ANONYMOUS;
-    }
+    const quick = this.decideWithoutChain(credential);
+    if (quick) return quick;
     if (this.observers.size === 0) return withSteps(await this.run(credential, false));
     const started = performance.now();
     const outcome = await this.run(credential, false);

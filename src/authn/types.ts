@@ -77,6 +77,11 @@ export type AuthnDecision =
 /** The service a protocol front asks: one call per connecting client. */
 export interface AuthenticationService {
   authenticate(credential: ClientCredential): Promise<AuthnDecision>;
+  /**
+   * The decision when no chain has to run (anonymous access), synchronously; undefined
+   * means "call authenticate". Lets the connect path skip a promise for the common case.
+   */
+  decideWithoutChain?(credential: ClientCredential): AuthnDecision | undefined;
 }
 
 /** Used until an authentication service is wired in: everyone is anonymous. */

@@ -40,12 +40,47 @@ const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string
  * stream and hands it to aedes with the decision already taken.
  */
 export function createMqttFront(deps: MqttFrontDeps): ConnectionHandler {
-  return (stream, meta) => new FirstPacket(stream, meta, deps).start();
+  const sweep = new IdleSweep();
+  return (stream, meta) => new FirstPacket(stream, meta, deps, sweep).start();
 }
+
+/**
+ * One timer for every connection still waiting for its CONNECT (instead of a
+ * timer each): it runs while any are waiting and closes those past their deadline.
+ */
+class IdleSweep {
+  private readonly waiting = new Set<FirstPacket>();
+  private timer: NodeJS.Timeout | undefined;
+
+  add(first: FirstPacket): void {
+    this.waiting.add(first);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.sweep(), IDLE_SWEEP_MS);
+      this.timer.unref();
+    }
+  }
+
+  delete(first: FirstPacket): void {
+    this.waiting.delete(first);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const first of this.waiting) if (first.deadline <= now) first.expire();
+    if (this.waiting.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+/** How often waiting connections are checked against idle_timeout. */
+const IDLE_SWEEP_MS = 100;
 
 class FirstPacket {
   private buffered: Buffer = Buffer.alloc(0);
-  private timer: NodeJS.Timeout | undefined;
+  /** When the connection is closed if no whole CONNECT has arrived (ms since the epoch). */
+  deadline = 0;
   private done = false;
   private readonly settings: MqttFrontSettings;
   private readonly onReadable = () => this.read();
@@ -55,15 +90,22 @@ class FirstPacket {
     private readonly stream: Duplex,
     private readonly meta: ConnectionMeta,
     private readonly deps: MqttFrontDeps,
+    private readonly sweep: IdleSweep,
   ) {
     this.settings = deps.settings();
   }
 
   start(): void {
     // Listeners give every stream an error handler before it gets here.
-    this.timer = setTimeout(() => this.refuse('no CONNECT within idle_timeout'), this.settings.idleTimeoutMs);
+    this.deadline = Date.now() + this.settings.idleTimeoutMs;
+    this.sweep.add(this);
     this.stream.on('readable', this.onReadable);
     this.stream.on('close', this.onClose);
+  }
+
+  /** Called by the sweep once the deadline has passed. */
+  expire(): void {
+    this.refuse('no CONNECT within idle_timeout');
   }
 
   private read(): void {
@@ -98,22 +140,39 @@ class FirstPacket {
         return;
       }
     }
-    void this.authenticate(fields, length);
+    this.authenticate(fields, length);
   }
 
-  private async authenticate(packet: ConnectFields, length: number): Promise<void> {
-    const version = packet.protocolVersion;
+  private authenticate(packet: ConnectFields, length: number): void {
     const certUsername = certField(this.meta, this.settings.peerCertAsUsername);
     const certClientid = certField(this.meta, this.settings.peerCertAsClientid);
     const credential = buildCredential(this.meta, packet, certUsername, certClientid);
-    let decision: AuthnDecision;
-    try {
-      decision = await this.deps.authn().authenticate(credential);
-    } catch (err) {
-      // The service itself failing is a refusal, never a way in.
-      this.deps.logger.error({ listener: this.meta.listenerId, err: (err as Error).message }, 'authentication service failed');
-      decision = { allowed: false, reason: 'server_unavailable' };
+    const service = this.deps.authn();
+    // No chain to run (anonymous access): decided now, without a promise.
+    const quick = service.decideWithoutChain?.(credential);
+    if (quick) {
+      this.conclude(packet, length, credential, certUsername, certClientid, quick);
+      return;
     }
+    service.authenticate(credential).then(
+      (decision) => this.conclude(packet, length, credential, certUsername, certClientid, decision),
+      (err: Error) => {
+        // The service itself failing is a refusal, never a way in.
+        this.deps.logger.error({ listener: this.meta.listenerId, err: err.message }, 'authentication service failed');
+        this.conclude(packet, length, credential, certUsername, certClientid, { allowed: false, reason: 'server_unavailable' });
+      },
+    );
+  }
+
+  private conclude(
+    packet: ConnectFields,
+    length: number,
+    credential: ClientCredential,
+    certUsername: string | undefined,
+    certClientid: string | undefined,
+    decision: AuthnDecision,
+  ): void {
+    const version = packet.protocolVersion;
     if (this.stream.destroyed) return;
     if (!decision.allowed) {
       const code = connackReasonCode(decision.reason);
@@ -171,7 +230,7 @@ class FirstPacket {
   private finish(): void {
     if (this.done) return;
     this.done = true;
-    clearTimeout(this.timer);
+    this.sweep.delete(this);
     this.stream.off('readable', this.onReadable);
     this.stream.off('close', this.onClose);
   }
