@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ConnectionHandler, ConnectionMeta } from '../../listeners/types.js';
 import { peerCertAs, type PeerCertAsKind } from '../../listeners/identity/index.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
+import type { AuthzClient } from '../authz/types.js';
 import { connackReasonCode, v3ReturnCode } from './reason-codes.js';
 import { readConnectFields, type ConnectFields } from './connect-fields.js';
 import type { ClientSession } from './session.js';
@@ -30,6 +31,7 @@ export interface MqttFrontDeps {
 }
 
 const CONNECT_HEADER = 0x10;
+const EMPTY = Buffer.alloc(0);
 /** Shared by every client without attributes (most of them): never mutated. */
 const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
@@ -78,7 +80,7 @@ class IdleSweep {
 const IDLE_SWEEP_MS = 100;
 
 class FirstPacket {
-  private buffered: Buffer = Buffer.alloc(0);
+  private buffered: Buffer = EMPTY;
   /** When the connection is closed if no whole CONNECT has arrived (ms since the epoch). */
   deadline = 0;
   private done = false;
@@ -203,25 +205,22 @@ class FirstPacket {
       connect = mqttPacket.generate(full, { protocolVersion: version });
     }
     const rest = this.buffered.subarray(length);
-    const session: ClientSession = {
-      meta: this.meta,
-      decision,
+    // Built field by field (no temporary spread objects): this runs for every connection.
+    const authz: AuthzClient = {
+      clientid: credential.clientid,
+      peerhost: this.meta.peerhost,
+      listener: this.meta.listenerId,
+      protocol: 'mqtt',
       mountpoint: this.meta.mountpoint,
-      authz: {
-        clientid: credential.clientid,
-        ...(credential.username !== undefined ? { username: credential.username } : {}),
-        peerhost: this.meta.peerhost,
-        listener: this.meta.listenerId,
-        protocol: 'mqtt',
-        mountpoint: this.meta.mountpoint,
-        isSuperuser: decision.isSuperuser,
-        ...(decision.acl ? { acl: decision.acl } : {}),
-        ...(credential.cert_common_name !== undefined ? { cert_common_name: credential.cert_common_name } : {}),
-        ...(credential.cert_subject !== undefined ? { cert_subject: credential.cert_subject } : {}),
-        client_attrs: decision.clientAttrs ? { ...credential.client_attrs, ...decision.clientAttrs } : credential.client_attrs,
-      },
+      isSuperuser: decision.isSuperuser,
+      client_attrs: decision.clientAttrs ? { ...credential.client_attrs, ...decision.clientAttrs } : credential.client_attrs,
     };
-    this.buffered = Buffer.alloc(0);
+    if (credential.username !== undefined) authz.username = credential.username;
+    if (decision.acl) authz.acl = decision.acl;
+    if (credential.cert_common_name !== undefined) authz.cert_common_name = credential.cert_common_name;
+    if (credential.cert_subject !== undefined) authz.cert_subject = credential.cert_subject;
+    const session: ClientSession = { meta: this.meta, decision, mountpoint: this.meta.mountpoint, authz };
+    this.buffered = EMPTY;
     this.stream.unshift(rest.length > 0 ? Buffer.concat([connect, rest]) : connect);
     this.deps.handOver(this.stream, session);
   }
