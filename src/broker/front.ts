@@ -68,7 +68,11 @@ class IdleSweep {
 
   private sweep(): void {
     const now = Date.now();
-    for (const first of this.waiting) if (first.deadline <= now) first.expire();
+    for (const first of this.waiting) {
+      // A client that went away before its CONNECT leaves here (no close listener each).
+      if (first.gone) this.waiting.delete(first);
+      else if (first.deadline <= now) first.expire();
+    }
     if (this.waiting.size === 0) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -86,7 +90,6 @@ class FirstPacket {
   private done = false;
   private readonly settings: MqttFrontSettings;
   private readonly onReadable = () => this.read();
-  private readonly onClose = () => this.finish();
 
   constructor(
     private readonly stream: Duplex,
@@ -102,7 +105,11 @@ class FirstPacket {
     this.deadline = Date.now() + this.settings.idleTimeoutMs;
     this.sweep.add(this);
     this.stream.on('readable', this.onReadable);
-    this.stream.on('close', this.onClose);
+  }
+
+  /** The stream closed before the CONNECT was complete. */
+  get gone(): boolean {
+    return this.stream.destroyed;
   }
 
   /** Called by the sweep once the deadline has passed. */
@@ -111,10 +118,9 @@ class FirstPacket {
   }
 
   private read(): void {
-    let chunk: Buffer | null;
-    while ((chunk = this.stream.read() as Buffer | null) !== null) {
-      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    }
+    // read() without a size hands over everything buffered at once.
+    const chunk = this.stream.read() as Buffer | null;
+    if (chunk !== null) this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     if (this.done || this.buffered.length === 0) return;
     if (this.buffered[0] !== CONNECT_HEADER) {
       this.refuse(describeBadStart(this.buffered));
@@ -231,7 +237,6 @@ class FirstPacket {
     this.done = true;
     this.sweep.delete(this);
     this.stream.off('readable', this.onReadable);
-    this.stream.off('close', this.onClose);
   }
 
   private refuse(reason: string): void {
