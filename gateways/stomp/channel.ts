@@ -2,7 +2,8 @@ import type { Duplex } from 'node:stream';
 import type { PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../../listeners/types.js';
-import type { AuthenticationService, AuthnDecision, ClientCredential } from '../../src/authn/types.js';
+import type { AuthenticationService, AuthnDecision } from '../../src/authn/types.js';
+import { credentialFor } from '../../src/authn/credential.js';
 import type { AuthorizationService, AuthzAction, AuthzClient, AuthzDecision } from '../../src/authz/types.js';
 import { identityFromConnect, renderMountpoint, type ClientinfoOverride } from './clientinfo.js';
 import { hidesDollarTopics, topicFilterProblem, topicNameProblem } from './destination.js';
@@ -258,26 +259,13 @@ export class StompChannel {
 
     const identity = identityFromConnect(this.settings.clientinfoOverride, { header: (name) => header(frame, name), meta: this.meta });
     const meta = this.meta;
-    const credential: ClientCredential = {
-      listener: meta.listenerId,
+    const credential = credentialFor(meta, {
       protocol: 'stomp',
       clientid: identity.clientid,
-      peerhost: meta.peerhost,
-      peerport: meta.peerport,
-      sockport: meta.sockport,
-      zone: 'default',
+      username: identity.username,
+      password: identity.password,
       mountpoint: this.settings.mountpoint,
-      client_attrs: {},
-      enable_authn: meta.enableAuthn,
-    };
-    if (identity.username !== undefined) credential.username = identity.username;
-    if (identity.password !== undefined) credential.password = identity.password;
-    if (meta.cert) {
-      credential.cert_subject = meta.cert.subject;
-      if (meta.cert.commonName !== undefined) credential.cert_common_name = meta.cert.commonName;
-      if (meta.cert.pemBody !== undefined) credential.cert_pem = meta.cert.pemBody;
-    }
-    if (meta.pskIdentity !== undefined) credential.psk_identity = meta.pskIdentity;
+    });
 
     let decision: AuthnDecision;
     try {

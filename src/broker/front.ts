@@ -7,6 +7,7 @@ import type { AuthenticationService, AuthnDecision, ClientCredential } from '../
 import type { AuthzClient } from '../authz/types.js';
 import { connackReasonCode, v3ReturnCode } from './reason-codes.js';
 import { readConnectFields, type ConnectFields } from './connect-fields.js';
+import { credentialFor } from '../authn/credential.js';
 import type { ClientSession } from './session.js';
 
 /** Which certificate field, if any, becomes the username or client id (§11.3, plus Gatehouse's additions). */
@@ -32,8 +33,6 @@ export interface MqttFrontDeps {
 
 const CONNECT_HEADER = 0x10;
 const EMPTY = Buffer.alloc(0);
-/** Shared by every client without attributes (most of them): never mutated. */
-const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
  * The MQTT front (ARCHITECTURE.md): owns the first packet of every MQTT
@@ -361,27 +360,13 @@ function buildCredential(
   certUsername: string | undefined,
   certClientid: string | undefined,
 ): ClientCredential {
-  const username = certUsername ?? packet.username;
-  const credential: ClientCredential = {
-    listener: meta.listenerId,
+  const credential = credentialFor(meta, {
     protocol: 'mqtt',
     clientid: certClientid ?? packet.clientId,
-    peerhost: meta.peerhost,
-    peerport: meta.peerport,
-    sockport: meta.sockport,
-    zone: 'default',
+    username: certUsername ?? packet.username,
+    password: packet.password,
     mountpoint: meta.mountpoint,
-    client_attrs: NO_ATTRIBUTES,
-    enable_authn: meta.enableAuthn,
-  };
-  if (username !== undefined) credential.username = username;
-  if (packet.password !== undefined) credential.password = packet.password;
-  if (meta.cert) {
-    credential.cert_subject = meta.cert.subject;
-    if (meta.cert.commonName !== undefined) credential.cert_common_name = meta.cert.commonName;
-    if (meta.cert.pemBody !== undefined) credential.cert_pem = meta.cert.pemBody;
-  }
-  if (meta.pskIdentity !== undefined) credential.psk_identity = meta.pskIdentity;
+  });
   if (packet.authenticationMethod !== undefined) credential.auth_method = packet.authenticationMethod;
   if (packet.authenticationData !== undefined) credential.auth_data = packet.authenticationData;
   return credential;
