@@ -11,6 +11,12 @@ import type { ClientSession } from './session.js';
  */
 
 const SESSION = Symbol('gatehouse.session');
+
+/** The two fields of aedes's client read loop (lib/client.js nextBatch) the hand-over feeds. */
+interface ClientReadLoop {
+  _parsingBatch: number;
+  _parser: { parse(buf: Buffer): void };
+}
 type ClientWithSession = Client & { [SESSION]?: ClientSession };
 
 export interface MqttBrokerOptions {
@@ -59,10 +65,22 @@ export class MqttBroker {
     return self;
   }
 
-  /** Called by the front: the stream's CONNECT is back in its buffer. */
-  handOver = (stream: Duplex, session: ClientSession): void => {
+  /**
+   * Called by the front with the bytes it has read (the CONNECT, and whatever followed).
+   * They go straight to the new client's parser, exactly as aedes's own read loop would
+   * pass its first read (batch counter at zero, one parse call), which saves putting them
+   * back into the stream and a second 'readable' round. aedes is pinned (2.0.0-beta.1);
+   * should those internals ever be missing, the bytes are put back into the stream instead.
+   */
+  handOver = (stream: Duplex, session: ClientSession, firstBytes: Buffer): void => {
     this.pending.set(stream, session);
-    this.aedes.handle(stream);
+    const client = this.aedes.handle(stream) as unknown as Partial<ClientReadLoop>;
+    if (typeof client._parsingBatch === 'number' && typeof client._parser?.parse === 'function') {
+      client._parsingBatch = 0;
+      client._parser.parse(firstBytes);
+    } else {
+      stream.unshift(firstBytes);
+    }
   };
 
   /** What authentication left on a connected client's session (superuser flag, ACL, attributes). */

@@ -25,8 +25,8 @@ export interface MqttFrontDeps {
   logger: Logger;
   authn: () => AuthenticationService;
   settings: () => MqttFrontSettings;
-  /** Gives an authenticated connection to the broker, its CONNECT (and what followed) put back first. */
-  handOver: (stream: Duplex, session: ClientSession) => void;
+  /** Gives an authenticated connection to the broker with the bytes already read (its CONNECT first). */
+  handOver: (stream: Duplex, session: ClientSession, firstBytes: Buffer) => void;
   /** Counts connections closed before the broker saw them, by reason. */
   onRefused?: (meta: ConnectionMeta, reason: string) => void;
 }
@@ -226,8 +226,7 @@ class FirstPacket {
     if (credential.cert_subject !== undefined) authz.cert_subject = credential.cert_subject;
     const session: ClientSession = { meta: this.meta, decision, mountpoint: this.meta.mountpoint, authz };
     this.buffered = EMPTY;
-    this.stream.unshift(rest.length > 0 ? Buffer.concat([connect, rest]) : connect);
-    this.deps.handOver(this.stream, session);
+    this.deps.handOver(this.stream, session, rest.length > 0 ? Buffer.concat([connect, rest]) : connect);
   }
 
   /** Stops owning the stream's reads; the broker (or nobody) reads from here on. */
