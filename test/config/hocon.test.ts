@@ -48,6 +48,7 @@ describe('EMQX reference examples', () => {
     assert.equal(authn[2]!.algorithm, 'hmac-based');
     assert.equal(authn[2]!.secret, 's3cr3t');
     assert.deepEqual(authn[2]!.verify_claims, { username: '${username}' });
+    // Parsed text of EMQX's Appendix A example (test/fixtures/hocon): no socket is opened.
     assert.deepEqual(c.listeners, { tcp: { default: { bind: '0.0.0.0:1883', enable_authn: 'quick_deny_anonymous' } } });
     const authz = c.authorization as HoconObject;
     assert.equal(authz.no_match, 'deny');
@@ -93,7 +94,7 @@ describe('EMQX reference examples', () => {
   });
 
   test('an unquoted ip:port bind is rejected with a hint to quote it', () => {
-    const err = fails('listeners.tcp.default {\n  bind = 0.0.0.0:1883\n}', 2, 17, /':' is not allowed in unquoted strings.*"0\.0\.0\.0:1883"/, 'emqx.conf');
+    const err = fails('listeners.tcp.default {\n  bind = 0.0.0.0:11883\n}', 2, 17, /':' is not allowed in unquoted strings, so quote the whole value/, 'emqx.conf');
     assert.ok(err.message.startsWith('emqx.conf:2:17: '));
   });
 
@@ -212,8 +213,8 @@ describe('substitutions', () => {
   });
 
   test('environment variables are used when the document has no such path', () => {
-    const env = { HOME: '/home/gh', PORT: '1883' };
-    assert.deepEqual(p('home = ${HOME}\nport = ${PORT}\nx = ${?HOME}/x', env), { home: '/home/gh', port: '1883', x: '/home/gh/x' });
+    const env = { HOME: '/home/gh', PORT: '11883' };
+    assert.deepEqual(p('home = ${HOME}\nport = ${PORT}\nx = ${?HOME}/x', env), { home: '/home/gh', port: '11883', x: '/home/gh/x' });
     assert.deepEqual(p('HOME = "/cfg"\nh = ${HOME}', env), { HOME: '/cfg', h: '/cfg' }, 'the document wins over env');
     assert.equal(parseHocon('u = ${GH_TEST_VAR}', { env: { GH_TEST_VAR: 'v' } }).u, 'v');
   });
