@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { startBroker } from './brokers/process.js';
 import type { BrokerSetup } from './brokers/types.js';
 import { FD_MARGIN, openFilesLimits } from './harness/fd-limit.js';
+import { benchDir } from './harness/entry.js';
 import { loadScenarios, selectScenarios } from './harness/registry.js';
 import { formatTable, formatValue, scenarioResult, sideResult, type ScenarioResult } from './harness/report.js';
 import { describeScenario, sidesOf, type RunContext, type Sample, type Side } from './harness/scenario.js';
@@ -25,7 +26,7 @@ interface Args {
 
 const USAGE = 'usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--profile] [--list]';
 const WANTED_CONNECTIONS = 5000;
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results/', benchDir));
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { names: [], quick: false, rounds: undefined, profile: false, list: false };

@@ -7,7 +7,7 @@ import { LISTENER_TYPES, StompGateway, type GatehouseConfig, type StompGatewayCo
 import { fillDefaults } from './config/defaults.js';
 import { createLogger } from './logging/index.js';
 import { MqttBroker } from './broker/broker.js';
-import { createMqttFront, type MqttFrontSettings } from './broker/front.js';
+import { MqttFront, type MqttFrontSettings } from './broker/front.js';
 import type { AuthenticationService } from './authn/types.js';
 import { AuthnService } from './authn/service.js';
 import { configureHashConcurrency } from './authn/password/index.js';
@@ -88,27 +88,28 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const authn: AuthenticationService = opts.authn ?? authnService;
   const authz: AuthorizationService = allowAllButSys;
   const maxPacketSize = parseByteSize(config.mqtt.max_packet_size);
+  const frontSettings: MqttFrontSettings = {
+    maxPacketSize,
+    peerCertAsUsername: config.mqtt.peer_cert_as_username,
+    peerCertAsClientid: config.mqtt.peer_cert_as_clientid,
+  };
+  const front = new MqttFront({ logger, authn: () => authn, settings: () => frontSettings });
   const broker = await MqttBroker.create({
     logger,
+    front,
+    connectTimeoutMs: parseDuration(config.mqtt.idle_timeout),
     authz: () => authz,
     maxPacketSize,
     maxClientIdLength: config.mqtt.max_clientid_len,
     maxTopicLevels: config.mqtt.max_topic_levels,
   });
-  const frontSettings: MqttFrontSettings = {
-    idleTimeoutMs: parseDuration(config.mqtt.idle_timeout),
-    maxPacketSize,
-    peerCertAsUsername: config.mqtt.peer_cert_as_username,
-    peerCertAsClientid: config.mqtt.peer_cert_as_clientid,
-  };
-  const front = createMqttFront({ logger, authn: () => authn, settings: () => frontSettings, handOver: broker.handOver });
   const stomp = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
   // Gateway settings are read per new connection, so an API change applies at once.
   const gateways: GatewaySettings = { stomp: config.gateway.stomp ?? fillDefaults(StompGateway, {} as StompGatewayConfig) };
   const stompFront = createStompFront({ logger, broker, authn: () => authn, authz: () => authz, settings: () => gateways.stomp });
   const listeners = new ListenerManager({
     logger,
-    handlers: { mqtt: front, stomp: stompFront },
+    handlers: { mqtt: broker.attach, stomp: stompFront },
     stepsFor: transport.stepsFor,
     onTlsChange: transport.onTlsChange,
   });

@@ -13,10 +13,11 @@ import { silentLogger } from '../../src/logging/index.js';
 import { startGatehouse, type GatehouseNode } from '../../src/main.js';
 import type { Endpoint } from '../wire/client.js';
 import { seedUsers } from './seed.js';
+import { benchDir } from '../harness/entry.js';
 import type { BrokerKind, BrokerSetup, RunningBroker } from './types.js';
 
 /** Hashed-users files survive between broker children (see seed.ts); bench/results/ is git-ignored. */
-const SEED_CACHE = fileURLToPath(new URL('../results/seed-cache/', import.meta.url));
+const SEED_CACHE = fileURLToPath(new URL('./results/seed-cache/', benchDir));
 
 export class SetupError extends Error {
   constructor(label: string, reason: string) {

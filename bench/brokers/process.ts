@@ -1,10 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Endpoint } from '../wire/client.js';
 import type { BrokerToParent, ParentToBroker } from './messages.js';
 import type { BrokerSample, BrokerSetup } from './types.js';
+import { childEntry } from '../harness/entry.js';
 
 /** The runner's handle on a broker running in its own child process. */
 export interface BrokerUnderTest {
@@ -32,11 +32,11 @@ export class BrokerProcessError extends Error {
   }
 }
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+const CHILD = childEntry('./child.ts', import.meta.url);
 
 export function startBroker(setup: BrokerSetup, opts: BrokerProcessOptions = {}): Promise<BrokerUnderTest> {
-  const execArgv = ['--import', 'tsx', '--expose-gc'];
-  const child = fork(CHILD, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const execArgv = [...CHILD.execArgv, '--expose-gc'];
+  const child = fork(CHILD.file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     const onMessage = (raw: unknown) => {
       const msg = raw as BrokerToParent;

@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { childEntry } from './entry.js';
 
 /**
  * Load generators run in their own process so their CPU never competes with
@@ -21,9 +21,9 @@ export class LoadError extends Error {
 
 /** Parent side: forks `bench/<script>` under tsx and resolves with its result. */
 export function runLoad<P, R>(script: string, params: P, onMark: (name: string) => Promise<void> = async () => undefined): Promise<R> {
-  const file = fileURLToPath(new URL(`../${script}`, import.meta.url));
+  const { file, execArgv } = childEntry(`../${script}`, import.meta.url);
   return new Promise((resolve, reject) => {
-    const child = fork(file, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let settled = false;
     const settle = (err: Error | undefined, result?: R) => {
       if (settled) return;

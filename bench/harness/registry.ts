@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { sidesOf, type Scenario } from './scenario.js';
+import { extension } from './entry.js';
 
 export class RegistryError extends Error {
   constructor(reason: string) {
@@ -24,10 +25,10 @@ function checkScenario(s: Scenario, file: string): void {
   }
 }
 
-/** Every scenario of bench/scenarios/*.ts (each file exports `scenarios`), in file then declaration order. */
+/** Every scenario of bench/scenarios/*.ts (*.js when compiled) (each file exports `scenarios`), in file then declaration order. */
 export async function loadScenarios(): Promise<Scenario[]> {
   const files = readdirSync(DIR)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .filter((f) => f.endsWith(extension) && !f.endsWith('.d.ts'))
     .sort();
   const all: Scenario[] = [];
   const seen = new Map<string, string>();

@@ -1,8 +1,10 @@
 import type { Duplex } from 'node:stream';
-import { Aedes, type AedesOptions, type Client, type Subscription, type PublishPacket } from 'aedes';
+import { Aedes, type AedesOptions, type Client, type ConnectPacket, type Subscription, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { allowAllButSys, type AuthorizationService, type AuthzDecision, type AuthzRequest } from '../authz/types.js';
 import type { ClientSession } from './session.js';
+import type { ConnectionMeta } from '../../listeners/types.js';
+import type { ConnectRequest, MqttFront } from './front.js';
 
 /**
  * The one file that knows aedes's hook shapes. aedes owns sessions, QoS, retained
@@ -11,16 +13,32 @@ import type { ClientSession } from './session.js';
  */
 
 const SESSION = Symbol('gatehouse.session');
+/** The connection's transport identity, set when the listener hands the stream over. */
+const META = Symbol('gatehouse.meta');
+/** Set once the front has refused the connection, so its close is not reported twice. */
+const REFUSED = Symbol('gatehouse.refused');
 
-/** The two fields of aedes's client read loop (lib/client.js nextBatch) the hand-over feeds. */
-interface ClientReadLoop {
-  _parsingBatch: number;
-  _parser: { parse(buf: Buffer): void };
+type ParseFn = (buf: Buffer) => unknown;
+/** aedes's per-client MQTT parser (lib/client.js): `parse` is what its read loop calls. */
+interface ClientParser {
+  parse: ParseFn;
 }
-type ClientWithSession = Client & { [SESSION]?: ClientSession };
+type GatehouseClient = Client & {
+  [SESSION]?: ClientSession;
+  [META]?: ConnectionMeta;
+  [REFUSED]?: boolean;
+  _parser?: ClientParser & { client?: GatehouseClient };
+  closed?: boolean;
+  /** Stops and restarts the client's read loop (lib/client.js). */
+  pause(): void;
+};
 
 export interface MqttBrokerOptions {
   logger: Logger;
+  /** Decides about each connection's first bytes and its CONNECT. */
+  front: MqttFront;
+  /** A connection that has not sent a whole CONNECT by then is closed (`mqtt.idle_timeout`). */
+  connectTimeoutMs?: number;
   authz: () => AuthorizationService;
   maxPacketSize?: number;
   maxClientIdLength?: number;
@@ -29,8 +47,6 @@ export interface MqttBrokerOptions {
 }
 
 export class MqttBroker {
-  /** Connections whose CONNECT the front accepted, waiting for aedes's authenticate hook. */
-  private readonly pending = new WeakMap<Duplex, ClientSession>();
   private readonly expiryTimers = new Map<Client, NodeJS.Timeout>();
 
   private constructor(readonly aedes: Aedes, private readonly opts: MqttBrokerOptions) {}
@@ -38,16 +54,17 @@ export class MqttBroker {
   static async create(opts: MqttBrokerOptions): Promise<MqttBroker> {
     let self: MqttBroker | undefined;
     const options: AedesOptions = {
-      connectTimeout: 30_000,
+      connectTimeout: opts.connectTimeoutMs ?? 15_000,
       maxClientsIdLength: opts.maxClientIdLength ?? 65535,
       maxTopicLevels: opts.maxTopicLevels ?? 100,
       maximumPacketSize: opts.maxPacketSize ?? 0,
       sessionExpiryIntervalLimit: opts.sessionExpiryLimitSeconds ?? 0,
-      authenticate: (client, _u, _p, done) => self!.onAuthenticate(client as ClientWithSession, done),
-      authorizePublish: (client, packet, done) => self!.onPublish(client as ClientWithSession | null, packet, done),
-      authorizeSubscribe: (client, sub, done) => self!.onSubscribe(client as ClientWithSession, sub, done),
+      preConnect: (client, packet, done) => self!.onPreConnect(client as GatehouseClient, packet, done),
+      authenticate: (client, _u, _p, done) => self!.onAuthenticate(client as GatehouseClient, done),
+      authorizePublish: (client, packet, done) => self!.onPublish(client as GatehouseClient | null, packet, done),
+      authorizeSubscribe: (client, sub, done) => self!.onSubscribe(client as GatehouseClient, sub, done),
       authorizeForward: (client, packet) => {
-        const mp = (client as ClientWithSession)[SESSION]?.mountpoint;
+        const mp = (client as GatehouseClient)[SESSION]?.mountpoint;
         if (!mp) return packet;
         if (!packet.topic.startsWith(mp)) return null;
         return Object.assign(Object.create(Object.getPrototypeOf(packet) as object) as typeof packet, packet, {
@@ -57,35 +74,46 @@ export class MqttBroker {
     };
     const aedes = await Aedes.createBroker(options);
     self = new MqttBroker(aedes, opts);
-    aedes.on('clientReady', (client) => self!.onReady(client as ClientWithSession));
+    aedes.on('clientReady', (client) => self!.onReady(client as GatehouseClient));
     aedes.on('clientDisconnect', (client) => self!.clearExpiry(client));
-    aedes.on('connectionError', (client, err) => {
-      opts.logger.debug({ clientid: client?.id, err: err.message }, 'connection error');
-    });
+    aedes.on('connectionError', (client, err) => self!.onConnectionError(client as GatehouseClient, err));
     return self;
   }
 
   /**
-   * Called by the front with the bytes it has read (the CONNECT, and whatever followed).
-   * They go straight to the new client's parser, exactly as aedes's own read loop would
-   * pass its first read (batch counter at zero, one parse call), which saves putting them
-   * back into the stream and a second 'readable' round. aedes is pinned (2.0.0-beta.1);
-   * should those internals ever be missing, the bytes are put back into the stream instead.
+   * The MQTT listeners' connection handler: aedes's reader takes the stream at once
+   * (one read loop, no hand-over). The front sees the first bytes before the parser
+   * does, through a one-time wrapper of the client's `parse`; aedes is pinned
+   * (2.0.0-beta.1), and should that internal ever be missing the parser's own errors
+   * still refuse malformed input.
    */
-  handOver = (stream: Duplex, session: ClientSession, firstBytes: Buffer): void => {
-    this.pending.set(stream, session);
-    const client = this.aedes.handle(stream) as unknown as Partial<ClientReadLoop>;
-    if (typeof client._parsingBatch === 'number' && typeof client._parser?.parse === 'function') {
-      client._parsingBatch = 0;
-      client._parser.parse(firstBytes);
-    } else {
-      stream.unshift(firstBytes);
+  attach = (stream: Duplex, meta: ConnectionMeta): void => {
+    const client = this.aedes.handle(stream) as unknown as GatehouseClient;
+    client[META] = meta;
+    const parser = client._parser;
+    if (parser && typeof parser.parse === 'function' && parser.client === client) {
+      this.parserParse ??= parser.parse;
+      parser.parse = this.firstParse;
     }
   };
 
+  /** The parser's own `parse`, read from the first client. */
+  parserParse: ParseFn | undefined;
+
+  /** The front's look at a connection's first bytes; false when it refused the connection. */
+  firstBytes(client: GatehouseClient, buf: Buffer): boolean {
+    if (this.opts.front.firstBytes(client.conn as Duplex, client[META]!, buf)) return true;
+    client[REFUSED] = true;
+    client.pause();
+    return false;
+  }
+
+  /** Runs once per connection, as the client parser's `parse`, on the first bytes read. */
+  private readonly firstParse: ParseFn = firstParseFor(this);
+
   /** What authentication left on a connected client's session (superuser flag, ACL, attributes). */
   session(clientId: string): ClientSession | undefined {
-    const client = (this.aedes as unknown as { clients: Record<string, ClientWithSession | undefined> }).clients[clientId];
+    const client = (this.aedes as unknown as { clients: Record<string, GatehouseClient | undefined> }).clients[clientId];
     return client?.[SESSION];
   }
 
@@ -105,20 +133,75 @@ export class MqttBroker {
     return new Promise((resolve) => this.aedes.close(() => resolve()));
   }
 
-  private onAuthenticate(client: ClientWithSession, done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void): void {
-    const session = this.pending.get(client.conn as Duplex);
+  /**
+   * aedes's preConnect hook, called with the CONNECT its reader parsed: the front
+   * decides. Reading stops while a chain runs, so nothing the client sends after its
+   * CONNECT is handled before the decision; aedes resumes it after the CONNACK.
+   */
+  private onPreConnect(client: GatehouseClient, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
+    const meta = client[META];
+    if (!meta) {
+      // Only Gatehouse's listeners hand connections over; anything else is refused.
+      done(new Error('connection did not come through a listener'), false);
+      return;
+    }
+    let decided = false;
+    const request: ConnectRequest = {
+      protocolVersion: packet.protocolVersion ?? 4,
+      clientId: packet.clientId,
+      username: packet.username,
+      password: packet.password,
+    };
+    const props = packet.properties;
+    if (props) {
+      request.authenticationMethod = props.authenticationMethod;
+      request.authenticationData = props.authenticationData;
+    }
+    this.opts.front.connect(client.conn as Duplex, meta, request, (outcome) => {
+      decided = true;
+      if (!outcome) {
+        // Refused: the front has answered with a CONNACK and closes the connection.
+        client[REFUSED] = true;
+        client.pause();
+        return;
+      }
+      if (client.closed) return;
+      if (outcome.username !== undefined) packet.username = outcome.username;
+      if (outcome.clientId !== undefined) packet.clientId = outcome.clientId;
+      client[SESSION] = outcome.session;
+      done(null, true);
+    });
+    // A chain still running: nothing the client sent after its CONNECT is read until it decides.
+    if (!decided) client.pause();
+  }
+
+  private onAuthenticate(client: GatehouseClient, done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void): void {
+    const session = client[SESSION];
     if (!session) {
-      // Only the front hands connections over; anything else is refused.
       done(Object.assign(new Error('not authorized'), { returnCode: 5 }), false);
       return;
     }
-    this.pending.delete(client.conn as Duplex);
-    client[SESSION] = session;
     session.authz.clientid = client.id;
     done(null, true);
   }
 
-  private onReady(client: ClientWithSession): void {
+  /** aedes gave up on a connection before it was accepted: a parse error, a timeout, a socket error. */
+  private onConnectionError(client: GatehouseClient, err: Error & { code?: string }): void {
+    const meta = client[META];
+    if (!meta || client[REFUSED] || client[SESSION]) {
+      this.opts.logger.debug({ clientid: client.id, err: err.message }, 'connection error');
+      return;
+    }
+    client[REFUSED] = true;
+    if (err.code !== undefined) {
+      // The socket failed (a reset, a timeout of the transport): nothing to refuse.
+      this.opts.logger.debug({ listener: meta.listenerId, err: err.message }, 'connection closed before CONNECT');
+      return;
+    }
+    this.opts.front.failed(meta, connectFailure(err.message));
+  }
+
+  private onReady(client: GatehouseClient): void {
     const expireAt = client[SESSION]?.decision.expireAt;
     if (expireAt === undefined) return;
     const delay = Math.max(0, expireAt - Date.now());
@@ -139,7 +222,7 @@ export class MqttBroker {
     }
   }
 
-  private onPublish(client: ClientWithSession | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
+  private onPublish(client: GatehouseClient | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     const session = client?.[SESSION];
     if (!session) {
       // Wills restored from persistence after a restart have no live session.
@@ -166,7 +249,7 @@ export class MqttBroker {
     });
   }
 
-  private onSubscribe(client: ClientWithSession, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
+  private onSubscribe(client: GatehouseClient, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
     const session = client[SESSION];
     if (!session) {
       done(new Error('no session'));
@@ -204,6 +287,27 @@ export class MqttBroker {
       'authorization denied',
     );
   }
+}
+
+/** Words aedes's reasons for dropping a connection before its CONNECT as the front's refusals. */
+function connectFailure(message: string): string {
+  if (message === 'connect did not arrive in time') return 'no CONNECT within idle_timeout';
+  if (message === 'Invalid protocol') return 'first packet is not CONNECT';
+  return `malformed CONNECT: ${message}`;
+}
+
+/**
+ * The one-time `parse` of a broker's client parsers: shows the front the first bytes,
+ * puts the parser's own `parse` back, and parses them unless the front refused.
+ */
+function firstParseFor(broker: MqttBroker): ParseFn {
+  return function firstParse(this: ClientParser & { client?: GatehouseClient }, buf: Buffer): unknown {
+    const parse = broker.parserParse!;
+    this.parse = parse;
+    const client = this.client!;
+    if (!broker.firstBytes(client, buf)) return undefined;
+    return parse.call(this, buf);
+  };
 }
 
 /** A mountpoint goes after a shared-subscription prefix: `$share/g/t` → `$share/g/<mp>t`. */

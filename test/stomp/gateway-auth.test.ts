@@ -2,6 +2,7 @@ import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Listener } from '../../listeners/listener.js';
 import { createStompFront, stompListenerSpecs } from '../../gateways/stomp/index.js';
+import { MqttFront } from '../../src/broker/front.js';
 import { MqttBroker } from '../../src/broker/broker.js';
 import { loadConfigText } from '../../src/config/load.js';
 import type { StompGatewayConfig } from '../../src/config/schema.js';
@@ -56,7 +57,12 @@ describe('STOMP gateway: authentication and authorization through the services',
   before(async () => {
     logs = new LogCapture('debug');
     settings = gatewayConfig('mountpoint = "gw/"');
-    broker = await MqttBroker.create({ logger: logs.logger, authz: () => authz });
+    const front = new MqttFront({
+      logger: logs.logger,
+      authn: () => authn,
+      settings: () => ({ maxPacketSize: 1024 * 1024, peerCertAsUsername: 'disabled', peerCertAsClientid: 'disabled' }),
+    });
+    broker = await MqttBroker.create({ logger: logs.logger, front, authz: () => authz });
     const handler = createStompFront({ logger: logs.logger, broker, authn: () => authn, authz: () => authz, settings: () => settings });
     const [spec] = stompListenerSpecs(settings);
     assert.equal(spec?.id, 'stomp:tcp:test');
