@@ -84,8 +84,12 @@ export const starters: { [K in BrokerKind]: (setup: Extract<BrokerSetup, { kind:
     if (setup.transport === 'tls') {
       certDir = mkdtempSync(join(tmpdir(), 'aedes-bench-certs-'));
       const paths = await generateDevCertificates(certDir);
-      // The same P-256 server key and certificate Gatehouse gets, and Node's TLS defaults on both sides.
-      server = tls.createServer({ key: readFileSync(paths.serverKey), cert: readFileSync(paths.serverCert), noDelay: true }, aedes.handle);
+      // The same P-256 server key, certificate and CA file Gatehouse gets (`certfile`, `keyfile`,
+      // `cacertfile`), so both send the same chain; Node's TLS defaults on both sides otherwise.
+      server = tls.createServer(
+        { key: readFileSync(paths.serverKey), cert: readFileSync(paths.serverCert), ca: readFileSync(paths.caCert), noDelay: true },
+        aedes.handle,
+      );
     } else {
       // Same socket option as Gatehouse's default (tcp_options.nodelay = true, as in EMQX): the
       // comparison measures what Gatehouse adds, not a different TCP setting.

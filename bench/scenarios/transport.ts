@@ -6,7 +6,9 @@ import { connectRate } from '../workloads/connect-rate.js';
  * Issue 4: what transport security costs per connection.
  * - TLS: full handshake every time (the load never offers a session back), P-256 server key
  *   (the development certificates), Node's TLS defaults on the client; Gatehouse's ssl listener
- *   against aedes behind `tls.createServer`.
+ *   against aedes behind `tls.createServer` given the same key, certificate and CA file, so both
+ *   send the same two-certificate chain. On two cores the TLS load generator needs about a core
+ *   itself: read the broker CPU per connection alongside the rate.
  * - Proxy Protocol: Gatehouse's plain TCP listener with `proxy_protocol = true` (every client
  *   sends a v2 header first) against the same listener without it.
  */
