@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { MetricSet } from '../metrics/counters.js';
-import type { Authenticator, AuthnResult, AuthnTrace } from './authenticator.js';
+import type { AuthenticateOptions, Authenticator, AuthnResult, AuthnTrace } from './authenticator.js';
 import type { AuthnDecision, ClientCredential, DecisionStep } from './types.js';
 
 export const AUTHENTICATOR_METRICS = ['total', 'success', 'failed', 'nomatch'] as const;
@@ -61,12 +61,10 @@ export async function runChain(chain: Chain, credential: ClientCredential, opts:
     const started = performance.now();
     let result: AuthnResult;
     try {
-      const abort = new AbortController();
-      result = await withTimeout(
-        entry.authenticator.authenticate(credential, opts.dryRun ? { trace, signal: abort.signal } : { signal: abort.signal }),
-        opts.timeoutMs,
-        abort,
-      );
+      const abort = new LazyAbort();
+      const options: AuthenticateOptions = abort.options();
+      if (opts.dryRun) options.trace = trace;
+      result = await withTimeout(entry.authenticator.authenticate(credential, options), opts.timeoutMs, abort);
     } catch (err) {
       const timedOut = err instanceof AuthenticatorTimeout;
       const ms = elapsed(started);
@@ -138,13 +136,48 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 1000) / 1000;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, abort: AbortController): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+/** The authenticator's answer, or AuthenticatorTimeout (and the abort signal fired) after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, abort: LazyAbort): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       abort.abort();
       reject(new AuthenticatorTimeout());
     }, ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The abort signal of one authenticator call, made only if the authenticator reads it
+ * (the built-in database does for bcrypt and pbkdf2, whose queued jobs a timeout removes):
+ * most calls never need one, and an AbortController is costly next to a sha256 check.
+ */
+class LazyAbort {
+  private controller: AbortController | undefined;
+  private aborted = false;
+
+  options(): AuthenticateOptions {
+    const self = this;
+    return {
+      get signal(): AbortSignal {
+        self.controller ??= new AbortController();
+        if (self.aborted) self.controller.abort();
+        return self.controller.signal;
+      },
+    };
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.controller?.abort();
+  }
 }

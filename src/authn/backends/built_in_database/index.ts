@@ -89,7 +89,9 @@ export class BuiltInDatabaseAuthenticator implements Authenticator {
     if (!user) return { outcome: 'ignore', detail: 'user not found' };
     let ok: boolean;
     try {
-      ok = await verifyPassword(this.algorithm, c.password, user, opts?.signal ? { signal: opts.signal } : {});
+      // Only bcrypt and pbkdf2 queue for a hashing slot, so only they take the abort signal.
+      const queued = this.algorithm.name === 'bcrypt' || this.algorithm.name === 'pbkdf2';
+      ok = await verifyPassword(this.algorithm, c.password, user, queued && opts ? { signal: opts.signal } : {});
     } catch (err) {
       if (err instanceof PasswordHashError) return { outcome: 'ignore', detail: `stored password unusable: ${err.code}` };
       throw err;
