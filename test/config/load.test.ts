@@ -93,7 +93,7 @@ describe('configuration: errors name the path, the value and what was expected',
   test('a HOCON syntax error names the file, line and column', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-conf-'));
     const file = join(dir, 'broken.conf');
-    writeFileSync(file, 'listeners.tcp.default {\n  bind = "127.0.0.1:1883\n}\n');
+    writeFileSync(file, 'listeners.tcp.default {\n  bind = "127.0.0.1:0\n}\n');
     assert.throws(
       () => loadConfigFile(file, { env: {} }),
       (err: unknown) => err instanceof ConfigError && /broken\.conf:2:\d+/.test(err.message),
