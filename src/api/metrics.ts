@@ -81,18 +81,12 @@ export class ApiMetrics {
       registers,
     });
     // One labelled child per combination, so a connect does not hash label objects.
-    const decisionChildren = new Map<string, ReturnType<typeof decisions.labels>>();
+    const decisionChildren = new LabelledChildren((listener: string, chain: string, result: string) => decisions.labels({ listener, chain, result }));
+    const stepChildren = new LabelledChildren((chain: string, authenticator: string, result: string) => steps.labels({ chain, authenticator, result }));
     this.unsubscribe = authn.onDecision((record) => {
       const chain = record.chain ?? 'none';
-      const result = record.decision.allowed ? 'allow' : 'deny';
-      const key = `${record.listener}\u0000${chain}\u0000${result}`;
-      let child = decisionChildren.get(key);
-      if (!child) {
-        child = decisions.labels({ listener: record.listener, chain, result });
-        decisionChildren.set(key, child);
-      }
-      child.observe(record.ms / 1000);
-      for (const s of record.steps) steps.observe({ chain, authenticator: s.authenticator, result: s.result }, s.ms / 1000);
+      decisionChildren.get(record.listener, chain, record.decision.allowed ? 'allow' : 'deny').observe(record.ms / 1000);
+      for (const s of record.steps) stepChildren.get(chain, s.authenticator, s.result).observe(s.ms / 1000);
     });
   }
 
@@ -132,4 +126,21 @@ export async function metricsRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       return reply.header('content-type', ctx.metrics.registry.contentType).send(text);
     },
   );
+}
+
+/** A histogram's labelled children by their three label values, made once each. */
+class LabelledChildren<Child> {
+  private readonly children = new Map<string, Child>();
+
+  constructor(private readonly make: (a: string, b: string, c: string) => Child) {}
+
+  get(a: string, b: string, c: string): Child {
+    const key = `${a}\u0000${b}\u0000${c}`;
+    let child = this.children.get(key);
+    if (!child) {
+      child = this.make(a, b, c);
+      this.children.set(key, child);
+    }
+    return child;
+  }
 }

@@ -61,10 +61,8 @@ export async function runChain(chain: Chain, credential: ClientCredential, opts:
     const started = performance.now();
     let result: AuthnResult;
     try {
-      const abort = new LazyAbort();
-      const options: AuthenticateOptions = abort.options();
-      if (opts.dryRun) options.trace = trace;
-      result = await withTimeout(entry.authenticator.authenticate(credential, options), opts.timeoutMs, abort);
+      const abort = new LazyAbort(opts.dryRun ? trace : undefined);
+      result = await withTimeout(entry.authenticator.authenticate(credential, abort), opts.timeoutMs, abort);
     } catch (err) {
       const timedOut = err instanceof AuthenticatorTimeout;
       const ms = elapsed(started);
@@ -73,18 +71,18 @@ export async function runChain(chain: Chain, credential: ClientCredential, opts:
         timedOut ? 'authenticator_timeout' : 'authenticator_error',
       );
       if (!opts.dryRun) entry.metrics.inc('nomatch');
-      steps.push({ authenticator: entry.id, result: timedOut ? 'timeout' : 'error', reason: timedOut ? 'timeout' : (err as Error).message, ms, ...request(trace) });
+      steps.push(withRequest({ authenticator: entry.id, result: timedOut ? 'timeout' : 'error', reason: timedOut ? 'timeout' : (err as Error).message, ms }, trace));
       continue;
     }
     const ms = elapsed(started);
     switch (result.outcome) {
       case 'ignore':
         if (!opts.dryRun) entry.metrics.inc('nomatch');
-        steps.push({ authenticator: entry.id, result: 'ignore', ms, ...(result.detail ? { reason: result.detail } : {}), ...request(trace) });
+        steps.push(withRequest(result.detail ? { authenticator: entry.id, result: 'ignore', ms, reason: result.detail } : { authenticator: entry.id, result: 'ignore', ms }, trace));
         continue;
       case 'allow': {
         if (!opts.dryRun) entry.metrics.inc('success');
-        steps.push({ authenticator: entry.id, result: 'allow', ms, ...request(trace) });
+        steps.push(withRequest({ authenticator: entry.id, result: 'allow', ms }, trace));
         const decision: AuthnDecision = {
           allowed: true,
           anonymous: false,
@@ -99,7 +97,7 @@ export async function runChain(chain: Chain, credential: ClientCredential, opts:
       }
       case 'deny':
         if (!opts.dryRun) entry.metrics.inc('failed');
-        steps.push({ authenticator: entry.id, result: 'deny', reason: result.reason, ms, ...request(trace) });
+        steps.push(withRequest({ authenticator: entry.id, result: 'deny', reason: result.reason, ms }, trace));
         return {
           decision: {
             allowed: false,
@@ -128,8 +126,10 @@ export async function runChain(chain: Chain, credential: ClientCredential, opts:
   };
 }
 
-function request(trace: AuthnTrace): { request?: string } {
-  return trace.request !== undefined ? { request: trace.request } : {};
+/** The step, with the rendered request when explain traced one (no temporary objects: this runs per login). */
+function withRequest(step: StepRecord, trace: AuthnTrace): StepRecord {
+  if (trace.request !== undefined) step.request = trace.request;
+  return step;
 }
 
 function elapsed(started: number): number {
@@ -157,23 +157,20 @@ function withTimeout<T>(promise: Promise<T>, ms: number, abort: LazyAbort): Prom
 }
 
 /**
- * The abort signal of one authenticator call, made only if the authenticator reads it
+ * The options of one authenticator call; its abort signal is made only if the authenticator reads it
  * (the built-in database does for bcrypt and pbkdf2, whose queued jobs a timeout removes):
  * most calls never need one, and an AbortController is costly next to a sha256 check.
  */
-class LazyAbort {
+class LazyAbort implements AuthenticateOptions {
   private controller: AbortController | undefined;
   private aborted = false;
 
-  options(): AuthenticateOptions {
-    const self = this;
-    return {
-      get signal(): AbortSignal {
-        self.controller ??= new AbortController();
-        if (self.aborted) self.controller.abort();
-        return self.controller.signal;
-      },
-    };
+  constructor(readonly trace: AuthnTrace | undefined) {}
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.aborted) this.controller.abort();
+    return this.controller.signal;
   }
 
   abort(): void {
