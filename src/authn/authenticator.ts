@@ -30,7 +30,11 @@ export interface AuthenticateOptions {
 }
 
 export interface Authenticator {
-  authenticate(credential: ClientCredential, opts?: AuthenticateOptions): Promise<AuthnResult>;
+  /**
+   * A backend without I/O to wait for (the built-in database with a digest) answers
+   * synchronously: the chain then runs without a timer or a promise for it.
+   */
+  authenticate(credential: ClientCredential, opts?: AuthenticateOptions): AuthnResult | Promise<AuthnResult>;
   /** Present when the backend stores users the API and CLI can manage. */
   readonly users?: UserManager;
   /** Resource health for the status endpoint. */

@@ -46,40 +46,70 @@ class AuthenticatorTimeout extends Error {}
  * stops; ignore, an exception or a timeout moves on (and is logged as a warning);
  * if every enabled one ignored, the client is denied `not_authorized`; a chain
  * with nothing enabled lets the client in anonymously.
+ *
+ * Authenticators that answer synchronously (the built-in database with a digest) are
+ * run without a timer or a promise, so the result is synchronous too until the first
+ * authenticator that answers with a promise.
  */
-export async function runChain(chain: Chain, credential: ClientCredential, opts: RunOptions): Promise<ChainRun> {
-  const steps: StepRecord[] = [];
-  let enabled = 0;
-  for (const entry of chain.entries) {
-    if (!entry.enable) {
-      if (opts.dryRun) steps.push({ authenticator: entry.id, result: 'disabled', ms: 0 });
-      continue;
+export function runChain(chain: Chain, credential: ClientCredential, opts: RunOptions): ChainRun | Promise<ChainRun> {
+  return new ChainRunner(chain, credential, opts).from(0);
+}
+
+class ChainRunner {
+  private readonly steps: StepRecord[] = [];
+  private enabled = 0;
+
+  constructor(
+    private readonly chain: Chain,
+    private readonly credential: ClientCredential,
+    private readonly opts: RunOptions,
+  ) {}
+
+  /** Runs the entries from `index` on; a promise only once an authenticator returns one. */
+  from(index: number): ChainRun | Promise<ChainRun> {
+    const { opts } = this;
+    for (let i = index; i < this.chain.entries.length; i++) {
+      const entry = this.chain.entries[i]!;
+      if (!entry.enable) {
+        if (opts.dryRun) this.steps.push({ authenticator: entry.id, result: 'disabled', ms: 0 });
+        continue;
+      }
+      this.enabled++;
+      if (!opts.dryRun) entry.metrics.inc('total');
+      const trace: AuthnTrace = {};
+      const started = performance.now();
+      const call = new AuthenticatorCall(opts.dryRun ? trace : undefined);
+      let answer: AuthnResult | Promise<AuthnResult>;
+      try {
+        answer = entry.authenticator.authenticate(this.credential, call);
+      } catch (err) {
+        this.failed(entry, trace, started, err);
+        continue;
+      }
+      if (answer instanceof Promise) {
+        return withTimeout(answer, opts.timeoutMs, call).then(
+          (result) => this.answered(entry, trace, started, result) ?? this.from(i + 1),
+          (err: unknown) => {
+            this.failed(entry, trace, started, err);
+            return this.from(i + 1);
+          },
+        );
+      }
+      const run = this.answered(entry, trace, started, answer);
+      if (run) return run;
     }
-    enabled++;
-    if (!opts.dryRun) entry.metrics.inc('total');
-    const trace: AuthnTrace = {};
-    const started = performance.now();
-    let result: AuthnResult;
-    try {
-      const abort = new LazyAbort(opts.dryRun ? trace : undefined);
-      result = await withTimeout(entry.authenticator.authenticate(credential, abort), opts.timeoutMs, abort);
-    } catch (err) {
-      const timedOut = err instanceof AuthenticatorTimeout;
-      const ms = elapsed(started);
-      opts.logger.warn(
-        { chain: chain.name, authenticator: entry.id, clientid: credential.clientid, error: timedOut ? `no answer within ${opts.timeoutMs} ms` : (err as Error).message },
-        timedOut ? 'authenticator_timeout' : 'authenticator_error',
-      );
-      if (!opts.dryRun) entry.metrics.inc('nomatch');
-      steps.push(withRequest({ authenticator: entry.id, result: timedOut ? 'timeout' : 'error', reason: timedOut ? 'timeout' : (err as Error).message, ms }, trace));
-      continue;
-    }
+    return this.end();
+  }
+
+  /** Records an answer; the chain's result when it stops here, undefined to go on. */
+  private answered(entry: ChainEntry, trace: AuthnTrace, started: number, result: AuthnResult): ChainRun | undefined {
+    const { chain, steps, opts } = this;
     const ms = elapsed(started);
     switch (result.outcome) {
       case 'ignore':
         if (!opts.dryRun) entry.metrics.inc('nomatch');
         steps.push(withRequest(result.detail ? { authenticator: entry.id, result: 'ignore', ms, reason: result.detail } : { authenticator: entry.id, result: 'ignore', ms }, trace));
-        continue;
+        return undefined;
       case 'allow': {
         if (!opts.dryRun) entry.metrics.inc('success');
         steps.push(withRequest({ authenticator: entry.id, result: 'allow', ms }, trace));
@@ -109,7 +139,6 @@ export async function runChain(chain: Chain, credential: ClientCredential, opts:
           steps,
         };
       case 'continue':
-        // Enhanced authentication rounds (SCRAM) are driven by the MQTT front; not counted (§2.3).
         steps.push({ authenticator: entry.id, result: 'continue', ms });
         return {
           decision: { allowed: false, reason: 'bad_authentication_method', chain: chain.name, authenticator: entry.id, detail: 'enhanced authentication is not available' },
@@ -117,13 +146,29 @@ export async function runChain(chain: Chain, credential: ClientCredential, opts:
         };
     }
   }
-  if (enabled === 0) {
-    return { decision: { allowed: true, anonymous: true, isSuperuser: false, chain: chain.name }, steps };
+
+  /** An exception or a timeout: logged, counted as no match, and the chain goes on. */
+  private failed(entry: ChainEntry, trace: AuthnTrace, started: number, err: unknown): void {
+    const { opts } = this;
+    const timedOut = err instanceof AuthenticatorTimeout;
+    const message = timedOut ? `no answer within ${opts.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+    opts.logger.warn(
+      { chain: this.chain.name, authenticator: entry.id, clientid: this.credential.clientid, error: message },
+      timedOut ? 'authenticator_timeout' : 'authenticator_error',
+    );
+    if (!opts.dryRun) entry.metrics.inc('nomatch');
+    this.steps.push(withRequest({ authenticator: entry.id, result: timedOut ? 'timeout' : 'error', reason: timedOut ? 'timeout' : message, ms: elapsed(started) }, trace));
   }
-  return {
-    decision: { allowed: false, reason: 'not_authorized', chain: chain.name, detail: 'no authenticator recognised the client' },
-    steps,
-  };
+
+  private end(): ChainRun {
+    if (this.enabled === 0) {
+      return { decision: { allowed: true, anonymous: true, isSuperuser: false, chain: this.chain.name }, steps: this.steps };
+    }
+    return {
+      decision: { allowed: false, reason: 'not_authorized', chain: this.chain.name, detail: 'no authenticator recognised the client' },
+      steps: this.steps,
+    };
+  }
 }
 
 /** The step, with the rendered request when explain traced one (no temporary objects: this runs per login). */
@@ -137,7 +182,7 @@ function elapsed(started: number): number {
 }
 
 /** The authenticator's answer, or AuthenticatorTimeout (and the abort signal fired) after `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number, abort: LazyAbort): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, abort: AuthenticatorCall): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       abort.abort();
@@ -161,7 +206,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, abort: LazyAbort): Prom
  * (the built-in database does for bcrypt and pbkdf2, whose queued jobs a timeout removes):
  * most calls never need one, and an AbortController is costly next to a sha256 check.
  */
-class LazyAbort implements AuthenticateOptions {
+class AuthenticatorCall implements AuthenticateOptions {
   private controller: AbortController | undefined;
   private aborted = false;
 

@@ -98,7 +98,7 @@ export class AuthnService implements AuthenticationService {
    * Anonymous access when no chain applies: no chain run, no records built, and no
    * latency observation (there is no decision work to time; the counters count it).
    */
-  decideWithoutChain(credential: ClientCredential): AuthnDecision | undefined {
+  private decideWithoutChain(credential: ClientCredential): AuthnDecision | undefined {
     if (credential.enable_authn !== true || this.selectChain(credential)) return undefined;
     const m = this.metrics;
     m.inc('client.authenticate');
@@ -109,12 +109,21 @@ export class AuthnService implements AuthenticationService {
   }
 
   async authenticate(credential: ClientCredential): Promise<AuthnDecision> {
+    return this.decide(credential);
+  }
+
+  /** The decision, synchronously unless an authenticator answered with a promise. */
+  decide(credential: ClientCredential): AuthnDecision | Promise<AuthnDecision> {
     const quick = this.decideWithoutChain(credential);
     if (quick) return quick;
-    if (this.observers.size === 0) return withSteps(await this.run(credential, false));
-    const started = performance.now();
-    const outcome = await this.run(credential, false);
-    this.notify({ listener: credential.listener, ...outcome, ms: performance.now() - started });
+    const started = this.observers.size === 0 ? undefined : performance.now();
+    const outcome = this.run(credential, false);
+    if (outcome instanceof Promise) return outcome.then((o) => this.decided(credential, o, started));
+    return this.decided(credential, outcome, started);
+  }
+
+  private decided(credential: ClientCredential, outcome: Explanation, started: number | undefined): AuthnDecision {
+    if (started !== undefined) this.notify({ listener: credential.listener, ...outcome, ms: performance.now() - started });
     return withSteps(outcome);
   }
 
@@ -144,7 +153,8 @@ export class AuthnService implements AuthenticationService {
     this.chains.clear();
   }
 
-  private async run(credential: ClientCredential, dryRun: boolean): Promise<Explanation> {
+  /** Selects and runs the chain; synchronous unless an authenticator answered with a promise. */
+  private run(credential: ClientCredential, dryRun: boolean): Explanation | Promise<Explanation> {
     const count = (m: GlobalAuthnMetric) => {
       if (!dryRun) this.metrics.inc(m);
     };
@@ -163,12 +173,14 @@ export class AuthnService implements AuthenticationService {
     }
     count('client.authenticate');
     const chain = this.selectChain(credential);
-    let outcome: ChainRun;
-    if (!chain) {
-      outcome = { decision: { allowed: true, anonymous: true, isSuperuser: false }, steps: [] };
-    } else {
-      outcome = await runChain(chain, credential, { timeoutMs: this.opts.timeoutMs, logger: this.opts.logger, dryRun });
-    }
+    if (!chain) return this.explained(undefined, { decision: { allowed: true, anonymous: true, isSuperuser: false }, steps: [] }, count);
+    const outcome = runChain(chain, credential, { timeoutMs: this.opts.timeoutMs, logger: this.opts.logger, dryRun });
+    if (outcome instanceof Promise) return outcome.then((o) => this.explained(chain, o, count));
+    return this.explained(chain, outcome, count);
+  }
+
+  /** Counts the outcome of a run and says which chain made it. */
+  private explained(chain: Chain | undefined, outcome: ChainRun, count: (m: GlobalAuthnMetric) => void): Explanation {
     const { decision } = outcome;
     if (decision.allowed) {
       count('authentication.success');

@@ -78,10 +78,11 @@ export type AuthnDecision =
 export interface AuthenticationService {
   authenticate(credential: ClientCredential): Promise<AuthnDecision>;
   /**
-   * The decision when no chain has to run (anonymous access), synchronously; undefined
-   * means "call authenticate". Lets the connect path skip a promise for the common case.
+   * The same decision, synchronously when nothing has to be waited for (anonymous access,
+   * a digest in the built-in database). The MQTT front uses it to skip promises on the
+   * connect path; a service without it is asked through `authenticate`.
    */
-  decideWithoutChain?(credential: ClientCredential): AuthnDecision | undefined;
+  decide?(credential: ClientCredential): AuthnDecision | Promise<AuthnDecision>;
 }
 
 /** Used until an authentication service is wired in: everyone is anonymous. */

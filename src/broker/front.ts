@@ -92,8 +92,8 @@ export class MqttFront {
   }
 
   /**
-   * Decides about a parsed CONNECT and calls `decided` once: synchronously when no chain
-   * has to run (anonymous access). A refusal is answered with a CONNACK and closed here,
+   * Decides about a parsed CONNECT and calls `decided` once: synchronously when the
+   * authentication service decides at once (anonymous access, a digest). A refusal is answered with a CONNACK and closed here,
    * and `decided` gets undefined.
    */
   connect(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, decided: (outcome: ConnectAccepted | undefined) => void): void {
@@ -114,17 +114,21 @@ export class MqttFront {
       if (certClientid !== undefined) outcome.clientId = certClientid;
       decided(outcome);
     };
-    // No chain to run (anonymous access): decided now, without a promise.
-    const quick = service.decideWithoutChain?.(credential);
-    if (quick) {
-      conclude(quick);
+    const failed = (err: unknown) => {
+      // The service itself failing is a refusal, never a way in.
+      this.deps.logger.error({ listener: meta.listenerId, err: err instanceof Error ? err.message : String(err) }, 'authentication service failed');
+      conclude({ allowed: false, reason: 'server_unavailable' });
+    };
+    // Anonymous access and digest checks are decided now, without a promise.
+    let answer: AuthnDecision | Promise<AuthnDecision>;
+    try {
+      answer = service.decide ? service.decide(credential) : service.authenticate(credential);
+    } catch (err) {
+      failed(err);
       return;
     }
-    service.authenticate(credential).then(conclude, (err: Error) => {
-      // The service itself failing is a refusal, never a way in.
-      this.deps.logger.error({ listener: meta.listenerId, err: err.message }, 'authentication service failed');
-      conclude({ allowed: false, reason: 'server_unavailable' });
-    });
+    if (answer instanceof Promise) answer.then(conclude, failed);
+    else conclude(answer);
   }
 
   /** A connection the broker's reader gave up on before its CONNECT was decided. */

@@ -40,7 +40,34 @@ for (const b of BEHAVIOURS) {
   });
 }
 
-const stub = (b: Behaviour, enable = true) => ({ mechanism: 'stub', backend: b, enable });
+/** The same answers given synchronously (as the built-in database does for digests). */
+const SYNC_BEHAVIOURS = ['sync-allow', 'sync-deny', 'sync-ignore', 'sync-throw'] as const;
+type SyncBehaviour = (typeof SYNC_BEHAVIOURS)[number];
+for (const b of SYNC_BEHAVIOURS) {
+  registerAuthenticator({
+    mechanism: 'stub',
+    backend: b,
+    schema: Type.Object({ mechanism: Type.String(), backend: Type.String(), enable: Type.Boolean({ default: true }) }),
+    async create() {
+      return {
+        authenticate(): AuthnResult {
+          switch (b) {
+            case 'sync-allow':
+              return { outcome: 'allow', isSuperuser: false };
+            case 'sync-deny':
+              return { outcome: 'deny', reason: 'bad_username_or_password' };
+            case 'sync-ignore':
+              return { outcome: 'ignore' };
+            case 'sync-throw':
+              throw new Error('backend exploded at once');
+          }
+        },
+      };
+    },
+  });
+}
+
+const stub = (b: Behaviour | SyncBehaviour, enable = true) => ({ mechanism: 'stub', backend: b, enable });
 
 function credential(over: Partial<ClientCredential> = {}): ClientCredential {
   return {
@@ -128,6 +155,30 @@ describe('authentication chain rules (§2.2–2.4)', () => {
       }
     });
   }
+
+  test('synchronous and asynchronous answers mixed: same rules, and a decision without a promise until one is awaited', async () => {
+    const mixed = ['sync-allow', 'sync-deny', 'sync-ignore', 'sync-throw', 'ignore', 'timeout'] as const;
+    const plain = (b: (typeof mixed)[number]): Behaviour => b.replace('sync-', '') as Behaviour;
+    let checked = 0;
+    for (const length of [1, 2, 3]) {
+      for (const chain of permutations(mixed, length)) {
+        const s = service();
+        await s.setChain('mqtt:global', chain.map((b) => stub(b)), true);
+        const answer = s.decide(credential());
+        const label = chain.join(' → ');
+        // Synchronous exactly when every member asked before the decision answered synchronously.
+        const asked = chain.slice(0, chain.findIndex((b) => b === 'sync-allow' || b === 'sync-deny') + 1 || chain.length);
+        assert.equal(answer instanceof Promise, asked.some((b) => !b.startsWith('sync-')), label);
+        const d = await answer;
+        const want = expected(chain.map(plain));
+        assert.equal(d.allowed, want === 'allow', label);
+        if (want === 'allow') assert.equal(d.authenticator, 'stub:sync-allow', label);
+        else assert.equal(!d.allowed && d.reason, want === 'deny' ? 'bad_username_or_password' : 'not_authorized', label);
+        checked++;
+      }
+    }
+    assert.equal(checked, 6 + 30 + 120);
+  });
 
   test('disabled members are skipped, enabled ones still decide', async () => {
     const s = service();

@@ -56,6 +56,19 @@ export async function verifyPassword(
   stored: StoredPassword,
   options: { signal?: AbortSignal } = {},
 ): Promise<boolean> {
+  const now = verifyPasswordNow(algorithm, candidate, stored);
+  if (now !== undefined) return now;
+  // Only bcrypt and pbkdf2 get here, with a string or Buffer candidate.
+  const password = candidate as string | Buffer;
+  return algorithm.name === 'pbkdf2' ? verifyPbkdf2(algorithm, password, stored, options.signal) : verifyBcrypt(password, stored, options.signal);
+}
+
+/**
+ * verifyPassword's answer when it can be given at once: for the digests (no hashing
+ * slot, microseconds of work) and for a missing candidate; undefined for bcrypt and
+ * pbkdf2, which go through the limiter. Throws as verifyPassword rejects.
+ */
+export function verifyPasswordNow(algorithm: PasswordHashAlgorithm, candidate: string | Buffer | undefined, stored: StoredPassword): boolean | undefined {
   if (typeof candidate !== 'string' && !Buffer.isBuffer(candidate)) return false;
   if (typeof stored?.password_hash !== 'string') {
     throw new InvalidStoredPasswordError('stored password hash must be a string');
@@ -68,9 +81,8 @@ export async function verifyPassword(
     case 'sha512':
       return verifySimple(algorithm, candidate, stored);
     case 'bcrypt':
-      return verifyBcrypt(candidate, stored, options.signal);
     case 'pbkdf2':
-      return verifyPbkdf2(algorithm, candidate, stored, options.signal);
+      return undefined;
     default:
       throw unknownAlgorithm(algorithm);
   }

@@ -35,7 +35,7 @@ export {
   InvalidStoredPasswordError,
   PasswordHashError,
 } from './errors.js';
-export { hashPassword, verifyPassword } from './hashing.js';
+export { hashPassword, verifyPassword, verifyPasswordNow } from './hashing.js';
 export {
   HashLimiter,
   configureHashConcurrency,

@@ -6,6 +6,7 @@ import {
   parsePasswordHashAlgorithm,
   PasswordHashError,
   verifyPassword,
+  verifyPasswordNow,
   type PasswordHashAlgorithm,
 } from '../../password/index.js';
 import { formatFromFilename, UserImportError, type BuiltInStore, type ImportMode } from '../../../store/index.js';
@@ -79,7 +80,8 @@ export class BuiltInDatabaseAuthenticator implements Authenticator {
     return self;
   }
 
-  async authenticate(c: Parameters<Authenticator['authenticate']>[0], opts?: Parameters<Authenticator['authenticate']>[1]): Promise<AuthnResult> {
+  /** Synchronous for the digests (a store lookup and a hash); a promise for bcrypt and pbkdf2. */
+  authenticate(c: Parameters<Authenticator['authenticate']>[0], opts?: Parameters<Authenticator['authenticate']>[1]): AuthnResult | Promise<AuthnResult> {
     if (c.auth_method !== undefined) return { outcome: 'ignore', detail: 'enhanced authentication is not for this authenticator' };
     const userId = this.userIdType === 'username' ? c.username : c.clientid;
     if (opts?.trace) opts.trace.request = `lookup ${this.userIdType} ${JSON.stringify(userId ?? '')} in user group ${this.group}`;
@@ -87,17 +89,18 @@ export class BuiltInDatabaseAuthenticator implements Authenticator {
     if (!userId) return { outcome: 'ignore', detail: `no ${this.userIdType}` };
     const user = this.store.users.get(this.group, userId);
     if (!user) return { outcome: 'ignore', detail: 'user not found' };
-    let ok: boolean;
+    let now: boolean | undefined;
     try {
-      // Only bcrypt and pbkdf2 queue for a hashing slot, so only they take the abort signal.
-      const queued = this.algorithm.name === 'bcrypt' || this.algorithm.name === 'pbkdf2';
-      ok = await verifyPassword(this.algorithm, c.password, user, queued && opts ? { signal: opts.signal } : {});
+      now = verifyPasswordNow(this.algorithm, c.password, user);
     } catch (err) {
-      if (err instanceof PasswordHashError) return { outcome: 'ignore', detail: `stored password unusable: ${err.code}` };
-      throw err;
+      return unusable(err);
     }
-    if (!ok) return { outcome: 'deny', reason: 'bad_username_or_password', detail: 'password does not match' };
-    return { outcome: 'allow', isSuperuser: user.is_superuser };
+    if (now !== undefined) return matched(now, user.is_superuser);
+    // bcrypt and pbkdf2 queue for a hashing slot: the abort signal lets a timeout remove the job.
+    return verifyPassword(this.algorithm, c.password, user, opts ? { signal: opts.signal } : {}).then(
+      (ok) => matched(ok, user.is_superuser),
+      unusable,
+    );
   }
 
   /** Bootstrap file (§6.4): imported at create, existing different users count as failed. */
@@ -118,6 +121,16 @@ export class BuiltInDatabaseAuthenticator implements Authenticator {
       ctx.logger.warn({ chain: ctx.chain, file: path, error: (err as Error).message }, 'bootstrap file not imported');
     }
   }
+}
+
+function matched(ok: boolean, isSuperuser: boolean): AuthnResult {
+  return ok ? { outcome: 'allow', isSuperuser } : { outcome: 'deny', reason: 'bad_username_or_password', detail: 'password does not match' };
+}
+
+/** A stored hash the algorithm cannot read is not this client's fault: ignore, as EMQX. */
+function unusable(err: unknown): AuthnResult {
+  if (err instanceof PasswordHashError) return { outcome: 'ignore', detail: `stored password unusable: ${err.code}` };
+  throw err;
 }
 
 /** User management of one chain's user group (§6.1). */
