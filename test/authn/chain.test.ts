@@ -14,55 +14,35 @@ import { BuiltInStore } from '../../src/store/index.js';
 /** Stub backends: each answers one way, so a chain's outcome is predictable. */
 const BEHAVIOURS = ['allow', 'deny', 'ignore', 'throw', 'timeout'] as const;
 type Behaviour = (typeof BEHAVIOURS)[number];
-for (const b of BEHAVIOURS) {
-  registerAuthenticator({
-    mechanism: 'stub',
-    backend: b,
-    schema: Type.Object({ mechanism: Type.String(), backend: Type.String(), enable: Type.Boolean({ default: true }) }),
-    async create() {
-      return {
-        async authenticate(): Promise<AuthnResult> {
-          switch (b) {
-            case 'allow':
-              return { outcome: 'allow', isSuperuser: false };
-            case 'deny':
-              return { outcome: 'deny', reason: 'bad_username_or_password' };
-            case 'ignore':
-              return { outcome: 'ignore' };
-            case 'throw':
-              throw new Error('backend exploded');
-            case 'timeout':
-              return new Promise<AuthnResult>(() => undefined);
-          }
-        },
-      };
-    },
-  });
-}
-
 /** The same answers given synchronously (as the built-in database does for digests). */
 const SYNC_BEHAVIOURS = ['sync-allow', 'sync-deny', 'sync-ignore', 'sync-throw'] as const;
 type SyncBehaviour = (typeof SYNC_BEHAVIOURS)[number];
-for (const b of SYNC_BEHAVIOURS) {
+
+/** What a stub answers (or throws); `timeout` never settles. */
+function answer(b: Behaviour): AuthnResult | Promise<AuthnResult> {
+  switch (b) {
+    case 'allow':
+      return { outcome: 'allow', isSuperuser: false };
+    case 'deny':
+      return { outcome: 'deny', reason: 'bad_username_or_password' };
+    case 'ignore':
+      return { outcome: 'ignore' };
+    case 'throw':
+      throw new Error('backend exploded');
+    case 'timeout':
+      return new Promise<AuthnResult>(() => undefined);
+  }
+}
+
+for (const b of [...BEHAVIOURS, ...SYNC_BEHAVIOURS]) {
+  const sync = b.startsWith('sync-');
+  const behaviour = b.replace('sync-', '') as Behaviour;
   registerAuthenticator({
     mechanism: 'stub',
     backend: b,
     schema: Type.Object({ mechanism: Type.String(), backend: Type.String(), enable: Type.Boolean({ default: true }) }),
     async create() {
-      return {
-        authenticate(): AuthnResult {
-          switch (b) {
-            case 'sync-allow':
-              return { outcome: 'allow', isSuperuser: false };
-            case 'sync-deny':
-              return { outcome: 'deny', reason: 'bad_username_or_password' };
-            case 'sync-ignore':
-              return { outcome: 'ignore' };
-            case 'sync-throw':
-              throw new Error('backend exploded at once');
-          }
-        },
-      };
+      return { authenticate: sync ? () => answer(behaviour) : async () => answer(behaviour) };
     },
   });
 }
