@@ -34,6 +34,11 @@ export type PasswordHashAlgorithm = SimpleHashAlgorithm | BcryptAlgorithm | Pbkd
 export type PasswordHashAlgorithmName = PasswordHashAlgorithm['name'];
 
 export const SIMPLE_HASH_NAMES: readonly SimpleHashName[] = ['plain', 'md5', 'sha', 'sha256', 'sha512'];
+
+/** The digests (plain included): hashed and checked at once, without a hashing slot. */
+export function isSimpleHash(algorithm: PasswordHashAlgorithm): algorithm is SimpleHashAlgorithm {
+  return (SIMPLE_HASH_NAMES as readonly string[]).includes(algorithm.name);
+}
 export const SALT_POSITIONS: readonly SaltPosition[] = ['disable', 'prefix', 'suffix'];
 export const PBKDF2_MAC_FUNS: readonly Pbkdf2MacFun[] = [
   'sha', 'sha224', 'sha256', 'sha384', 'sha512', 'md4', 'md5', 'ripemd160',

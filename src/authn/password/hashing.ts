@@ -2,7 +2,7 @@
  * hashPassword / verifyPassword: pick the scheme by `algorithm.name`.
  * The set of algorithms is closed (EMQX's), so a checked switch is the registry.
  */
-import type { PasswordHashAlgorithm } from './algorithm.js';
+import { isSimpleHash, type PasswordHashAlgorithm } from './algorithm.js';
 import { hashBcrypt, verifyBcrypt } from './bcrypt.js';
 import { InvalidAlgorithmError, InvalidStoredPasswordError, PasswordHashError } from './errors.js';
 import { hashPbkdf2, verifyPbkdf2 } from './pbkdf2.js';
@@ -25,13 +25,8 @@ export async function hashPassword(algorithm: PasswordHashAlgorithm, password: s
   if (typeof password !== 'string' && !Buffer.isBuffer(password)) {
     throw new PasswordHashError('invalid_password', 'password must be a string or a Buffer');
   }
+  if (isSimpleHash(algorithm)) return hashSimple(algorithm, password);
   switch (algorithm.name) {
-    case 'plain':
-    case 'md5':
-    case 'sha':
-    case 'sha256':
-    case 'sha512':
-      return hashSimple(algorithm, password);
     case 'bcrypt':
       return hashBcrypt(algorithm, password);
     case 'pbkdf2':
@@ -73,13 +68,8 @@ export function verifyPasswordNow(algorithm: PasswordHashAlgorithm, candidate: s
   if (typeof stored?.password_hash !== 'string') {
     throw new InvalidStoredPasswordError('stored password hash must be a string');
   }
+  if (isSimpleHash(algorithm)) return verifySimple(algorithm, candidate, stored);
   switch (algorithm.name) {
-    case 'plain':
-    case 'md5':
-    case 'sha':
-    case 'sha256':
-    case 'sha512':
-      return verifySimple(algorithm, candidate, stored);
     case 'bcrypt':
     case 'pbkdf2':
       return undefined;
