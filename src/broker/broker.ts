@@ -49,7 +49,12 @@ export interface MqttBrokerOptions {
 export class MqttBroker {
   private readonly expiryTimers = new Map<Client, NodeJS.Timeout>();
 
-  private constructor(readonly aedes: Aedes, private readonly opts: MqttBrokerOptions) {}
+  /** The client parsers' `parse` for their first bytes (see firstParseWith). */
+  private readonly firstParse: ParseFn;
+
+  private constructor(readonly aedes: Aedes, private readonly opts: MqttBrokerOptions) {
+    this.firstParse = firstParseWith(opts.front);
+  }
 
   static async create(opts: MqttBrokerOptions): Promise<MqttBroker> {
     let self: MqttBroker | undefined;
@@ -91,25 +96,8 @@ export class MqttBroker {
     const client = this.aedes.handle(stream) as unknown as GatehouseClient;
     client[META] = meta;
     const parser = client._parser;
-    if (parser && typeof parser.parse === 'function' && parser.client === client) {
-      this.parserParse ??= parser.parse;
-      parser.parse = this.firstParse;
-    }
+    if (parser && typeof parser.parse === 'function' && parser.client === client) parser.parse = this.firstParse;
   };
-
-  /** The parser's own `parse`, read from the first client. */
-  parserParse: ParseFn | undefined;
-
-  /** The front's look at a connection's first bytes; false when it refused the connection. */
-  firstBytes(client: GatehouseClient, buf: Buffer): boolean {
-    if (this.opts.front.firstBytes(client.conn as Duplex, client[META]!, buf)) return true;
-    client[REFUSED] = true;
-    client.pause();
-    return false;
-  }
-
-  /** Runs once per connection, as the client parser's `parse`, on the first bytes read. */
-  private readonly firstParse: ParseFn = firstParseFor(this);
 
   /** What authentication left on a connected client's session (superuser flag, ACL, attributes). */
   session(clientId: string): ClientSession | undefined {
@@ -297,16 +285,19 @@ function connectFailure(message: string): string {
 }
 
 /**
- * The one-time `parse` of a broker's client parsers: shows the front the first bytes,
- * puts the parser's own `parse` back, and parses them unless the front refused.
+ * Runs once per connection as the client parser's `parse`, on the first bytes read:
+ * puts the parser's own `parse` (its prototype's) back, shows the front the bytes, and
+ * parses them unless the front refused the connection.
  */
-function firstParseFor(broker: MqttBroker): ParseFn {
+function firstParseWith(front: MqttFront): ParseFn {
   return function firstParse(this: ClientParser & { client?: GatehouseClient }, buf: Buffer): unknown {
-    const parse = broker.parserParse!;
+    const parse = (Object.getPrototypeOf(this) as ClientParser).parse;
     this.parse = parse;
     const client = this.client!;
-    if (!broker.firstBytes(client, buf)) return undefined;
-    return parse.call(this, buf);
+    if (front.firstBytes(client.conn as Duplex, client[META]!, buf)) return parse.call(this, buf);
+    client[REFUSED] = true;
+    client.pause();
+    return undefined;
   };
 }
 
