@@ -93,8 +93,8 @@ export class MqttFront {
 
   /**
    * Decides about a parsed CONNECT and calls `decided` once: synchronously when the
-   * authentication service decides at once (anonymous access, a digest). A refusal is answered with a CONNACK and closed here,
-   * and `decided` gets undefined.
+   * authentication service decides at once (anonymous access, a digest). A refusal is
+   * answered with a CONNACK and closed here, and `decided` gets undefined.
    */
   connect(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, decided: (outcome: ConnectAccepted | undefined) => void): void {
     const settings = this.deps.settings();
