@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { BindAddress } from '../src/config/bind.js';
+import type { ProxyHeaderGate } from './proxy-protocol.js';
 import type { ConnectionHandler, ConnectionMeta, ListenerSpec, ListenerStatus } from './types.js';
 
 /**
@@ -13,11 +14,21 @@ import type { ConnectionHandler, ConnectionMeta, ListenerSpec, ListenerStatus } 
  */
 export type AcceptStep = (stream: net.Socket, meta: ConnectionMeta, spec: ListenerSpec) => Promise<net.Socket>;
 
-export interface ListenerDeps {
-  handler: ConnectionHandler;
-  logger: Logger;
+/** What a listener does with each accepted socket before its front takes it. */
+export interface AcceptPlan {
   /** Steps run in order on every accepted socket (empty for plain tcp/ws). */
   steps: AcceptStep[];
+  /**
+   * Set when the front reads the Proxy Protocol header itself (a plain tcp listener whose
+   * front `readsProxyHeader`): the listener starts the wait for it, puts the reader in
+   * `meta.proxyHeader` and hands the socket over at once.
+   */
+  proxyHeader?: ProxyHeaderGate;
+}
+
+export interface ListenerDeps extends AcceptPlan {
+  handler: ConnectionHandler;
+  logger: Logger;
   /** Counts refusals by reason, for metrics. */
   onRefused?: (listenerId: string, reason: string) => void;
 }
@@ -167,6 +178,12 @@ export class Listener {
       mountpoint: spec.mountpoint,
       enableAuthn: spec.enableAuthn,
     };
+    const gate = this.deps.proxyHeader;
+    if (gate) {
+      const reader = gate.expect(socket, meta, (reason) => this.refuse(socket, reason, meta));
+      if (!reader) return;
+      meta.proxyHeader = reader;
+    }
     const steps = this.deps.steps;
     if (steps.length === 0) {
       this.deliver(socket, meta);

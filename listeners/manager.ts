@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Listener, type AcceptStep } from './listener.js';
+import { Listener, type AcceptPlan } from './listener.js';
 import { needsRestart } from './spec.js';
 import type { ConnectionHandler, ListenerSpec, ListenerStatus, ProtocolName } from './types.js';
 
@@ -21,8 +21,11 @@ export interface ListenerManagerDeps {
   logger: Logger;
   /** The front for each protocol: MQTT's broker front, the STOMP gateway. */
   handlers: Partial<Record<ProtocolName, ConnectionHandler>>;
-  /** Accept steps (Proxy Protocol, TLS) a listener needs, from its spec. */
-  stepsFor?: (spec: ListenerSpec) => AcceptStep[];
+  /**
+   * What a listener does before its front (Proxy Protocol, TLS), from its spec and whether
+   * the front reads a Proxy Protocol header itself.
+   */
+  acceptFor?: (spec: ListenerSpec, front: { readsProxyHeader: boolean }) => AcceptPlan;
   onRefused?: (listenerId: string, reason: string) => void;
   /** Called when an ssl/wss listener's TLS settings change without a restart. */
   onTlsChange?: (spec: ListenerSpec) => void;
@@ -143,10 +146,11 @@ export class ListenerManager {
   private create(spec: ListenerSpec): Listener {
     const handler = this.deps.handlers[spec.protocol];
     if (!handler) throw new Error(`no front for protocol ${spec.protocol} (listener ${spec.id})`);
+    const plan = this.deps.acceptFor?.(spec, { readsProxyHeader: handler.readsProxyHeader === true }) ?? { steps: [] };
     return new Listener(spec, {
       handler,
       logger: this.deps.logger,
-      steps: this.deps.stepsFor?.(spec) ?? [],
+      ...plan,
       ...(this.deps.onRefused ? { onRefused: this.deps.onRefused } : {}),
     });
   }

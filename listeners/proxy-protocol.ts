@@ -9,10 +9,10 @@
 import net from 'node:net';
 import type { AcceptStep } from './listener.js';
 import { stripV4Mapped } from './listener.js';
-import type { ConnectionMeta, PeerCertificate } from './types.js';
+import type { ConnectionMeta, PeerCertificate, ProxyHeaderReader } from './types.js';
 
 /** Why a connection was refused before its first protocol byte. */
-export type ProxyRefusalKind = 'missing' | 'malformed' | 'oversized' | 'timeout' | 'closed' | 'untrusted';
+export type ProxyRefusalKind = 'missing' | 'malformed' | 'oversized' | 'timeout' | 'untrusted';
 
 export class ProxyProtocolError extends Error {
   constructor(
@@ -258,7 +258,7 @@ export class TrustedProxies {
   }
 }
 
-export interface ProxyProtocolStepOptions {
+export interface ProxyProtocolOptions {
   timeoutMs: number;
   trustedCidrs: readonly string[];
   maxV2Payload?: number;
@@ -267,26 +267,145 @@ export interface ProxyProtocolStepOptions {
 }
 
 /**
- * The accept step: waits for the PROXY header (up to `timeoutMs`), puts the addresses it
+ * A listener's Proxy Protocol settings at work: which peers may send a header, how long a
+ * connection may take to send it, and where refusals are counted. `expect` starts reading
+ * one connection's header.
+ */
+export class ProxyHeaderGate {
+  private readonly trusted: TrustedProxies;
+  private readonly maxV2Payload: number;
+
+  constructor(private readonly opts: ProxyProtocolOptions) {
+    this.trusted = new TrustedProxies(opts.trustedCidrs);
+    this.maxV2Payload = opts.maxV2Payload ?? V2_MAX_PAYLOAD;
+  }
+
+  /**
+   * Starts waiting for the header of a connection just accepted. `refuse` is called once,
+   * with the reason, when the connection must be closed (an untrusted peer at once, else a
+   * bad, missing or late header); the caller logs and closes. Undefined when refused at once.
+   */
+  expect(socket: net.Socket, meta: ConnectionMeta, refuse: (reason: string) => void): PendingProxyHeader | undefined {
+    if (!this.trusted.allows(meta.peerhost)) {
+      this.refused(meta, new ProxyProtocolError('untrusted', `Proxy Protocol peer ${meta.peerhost} is not in proxy_protocol_trusted_cidrs`), refuse);
+      return undefined;
+    }
+    return new PendingProxyHeader(this, socket, meta, refuse, this.opts.timeoutMs, this.maxV2Payload);
+  }
+
+  /** @internal Counts a refusal and reports it to the caller of `expect`. */
+  refused(meta: ConnectionMeta, err: ProxyProtocolError, refuse: (reason: string) => void): void {
+    this.opts.onRefused?.(meta.listenerId, err.kind);
+    refuse(`proxy protocol: ${err.message}`);
+  }
+}
+
+/**
+ * One connection's PROXY header, read from the bytes its reader gets: the accept step's own
+ * reader, or on plain tcp listeners the protocol front's first read (ConnectionMeta.proxyHeader).
+ * A deadline and the socket's close refuse a connection whose header never completes.
+ */
+export class PendingProxyHeader implements ProxyHeaderReader {
+  private buffered: Buffer | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private state: 'reading' | 'done' | 'refused' = 'reading';
+
+  constructor(
+    private readonly gate: ProxyHeaderGate,
+    private readonly socket: net.Socket,
+    private readonly meta: ConnectionMeta,
+    private readonly refuse: (reason: string) => void,
+    private readonly timeoutMs: number,
+    private readonly maxV2Payload: number,
+  ) {
+    this.timer = setTimeout(this.onTimeout, timeoutMs);
+    socket.once('close', this.onClose);
+  }
+
+  get refused(): boolean {
+    return this.state === 'refused';
+  }
+
+  /**
+   * Takes the next bytes read from the connection. Once the header is complete it is applied
+   * to the meta and the bytes after it are returned (possibly none); until then, and after a
+   * refusal, undefined.
+   */
+  take(chunk: Buffer): Buffer | undefined {
+    if (this.state !== 'reading') return this.state === 'done' ? chunk : undefined;
+    const buffered = this.buffered === undefined ? chunk : Buffer.concat([this.buffered, chunk]);
+    let result: ParseResult;
+    try {
+      result = parseProxyHeader(buffered, this.maxV2Payload);
+    } catch (err) {
+      this.fail(err instanceof ProxyProtocolError ? err : new ProxyProtocolError('malformed', (err as Error).message));
+      return undefined;
+    }
+    if (!result.complete) {
+      this.buffered = buffered;
+      return undefined;
+    }
+    this.finish('done');
+    if (this.meta.proxyHeader === this) this.meta.proxyHeader = undefined;
+    applyHeader(this.meta, result.header);
+    return buffered.subarray(result.header.length);
+  }
+
+  private readonly onTimeout = (): void => {
+    const got = this.buffered?.length ?? 0;
+    this.fail(new ProxyProtocolError('timeout', `no complete Proxy Protocol header within ${this.timeoutMs} ms (got ${got} bytes)`));
+  };
+
+  private readonly onClose = (): void => {
+    if (this.state !== 'reading') return;
+    const got = this.buffered?.length ?? 0;
+    this.fail(new ProxyProtocolError(got === 0 ? 'missing' : 'malformed', `connection closed after ${got} bytes, before a complete Proxy Protocol header`));
+  };
+
+  private fail(err: ProxyProtocolError): void {
+    if (this.state !== 'reading') return;
+    this.finish('refused');
+    this.gate.refused(this.meta, err, this.refuse);
+  }
+
+  private finish(state: 'done' | 'refused'): void {
+    this.state = state;
+    this.buffered = undefined;
+    clearTimeout(this.timer);
+    this.socket.off('close', this.onClose);
+  }
+}
+
+/**
+ * The accept step (ssl, ws and wss listeners, and fronts that do not read the header
+ * themselves): reads the PROXY header ahead of everything else, puts the addresses it
  * carries into the meta, and hands the socket on with every byte after the header still
  * unread. Any failure refuses the connection before a protocol byte is looked at.
  */
-export function proxyProtocolStep(opts: ProxyProtocolStepOptions): AcceptStep {
-  const trusted = new TrustedProxies(opts.trustedCidrs);
-  return async (socket, meta) => {
-    try {
-      if (!trusted.allows(meta.peerhost)) {
-        throw new ProxyProtocolError('untrusted', `Proxy Protocol peer ${meta.peerhost} is not in proxy_protocol_trusted_cidrs`);
+export function proxyProtocolStep(opts: ProxyProtocolOptions): AcceptStep {
+  const gate = new ProxyHeaderGate(opts);
+  return (socket, meta) =>
+    new Promise((resolve, reject) => {
+      const pending = gate.expect(socket, meta, (reason) => {
+        socket.off('readable', onReadable);
+        reject(new Error(reason));
+      });
+      if (!pending) return;
+      function onReadable(): void {
+        let chunk: Buffer | null;
+        while ((chunk = socket.read() as Buffer | null) !== null) {
+          const rest = pending!.take(chunk);
+          if (pending!.refused) return;
+          if (rest === undefined) continue;
+          socket.off('readable', onReadable);
+          // Whatever followed the header belongs to the next layer (TLS or the protocol front).
+          if (rest.length > 0) socket.unshift(rest);
+          resolve(socket);
+          return;
+        }
       }
-      const header = await readHeader(socket, opts.timeoutMs, opts.maxV2Payload ?? V2_MAX_PAYLOAD);
-      applyHeader(meta, header);
-      return socket;
-    } catch (err) {
-      const kind = err instanceof ProxyProtocolError ? err.kind : 'malformed';
-      opts.onRefused?.(meta.listenerId, kind);
-      throw err instanceof ProxyProtocolError ? new Error(`proxy protocol: ${err.message}`) : err;
-    }
-  };
+      socket.on('readable', onReadable);
+    });
 }
 
 export function applyHeader(meta: ConnectionMeta, header: ProxyHeader): void {
@@ -299,42 +418,4 @@ export function applyHeader(meta: ConnectionMeta, header: ProxyHeader): void {
   }
   const cert = proxiedCertificate(header.ssl);
   if (cert) meta.cert = cert;
-}
-
-function readHeader(socket: net.Socket, timeoutMs: number, maxV2Payload: number): Promise<ProxyHeader> {
-  return new Promise((resolve, reject) => {
-    let buffered: Buffer = Buffer.alloc(0);
-    const done = (err: Error | undefined, header?: ProxyHeader, rest?: Buffer) => {
-      clearTimeout(timer);
-      socket.off('readable', onReadable);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      if (err) return reject(err);
-      // Whatever followed the header belongs to the next layer (TLS or the protocol front).
-      if (rest && rest.length > 0) socket.unshift(rest);
-      resolve(header!);
-    };
-    const onReadable = () => {
-      let chunk: Buffer | null;
-      while ((chunk = socket.read() as Buffer | null) !== null) {
-        buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-        let result: ParseResult;
-        try {
-          result = parseProxyHeader(buffered, maxV2Payload);
-        } catch (err) {
-          return done(err as Error);
-        }
-        if (result.complete) return done(undefined, result.header, buffered.subarray(result.header.length));
-      }
-    };
-    const onEnd = () =>
-      done(new ProxyProtocolError(buffered.length === 0 ? 'missing' : 'malformed', `connection closed after ${buffered.length} bytes, before a complete Proxy Protocol header`));
-    const timer = setTimeout(
-      () => done(new ProxyProtocolError('timeout', `no complete Proxy Protocol header within ${timeoutMs} ms (got ${buffered.length} bytes)`)),
-      timeoutMs,
-    );
-    socket.on('readable', onReadable);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
-  });
 }

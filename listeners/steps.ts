@@ -4,8 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
-import type { AcceptStep } from './listener.js';
-import { proxyProtocolStep, type ProxyRefusalKind } from './proxy-protocol.js';
+import type { AcceptPlan } from './listener.js';
+import { ProxyHeaderGate, proxyProtocolStep, type ProxyProtocolOptions, type ProxyRefusalKind } from './proxy-protocol.js';
 import { buildTlsSettings, DEFAULT_TLS_FILES, tlsStep, TlsSettingsHolder, type PskLookup } from './tls.js';
 import type { ListenerSpec } from './types.js';
 
@@ -21,25 +21,27 @@ export interface AcceptStepDeps {
 }
 
 /**
- * The accept steps a listener spec needs, in order: Proxy Protocol, then TLS for ssl/wss.
+ * What a listener spec needs done before its front: the Proxy Protocol header, then TLS for
+ * ssl/wss. On a plain tcp listener whose front reads the header itself the header is left to
+ * the front (the plan's `proxyHeader`), which spares every connection a read of its own.
  * Throws TlsSettingsError when the TLS files cannot be loaded.
  */
-export function acceptSteps(spec: ListenerSpec, deps: AcceptStepDeps = {}): AcceptStep[] {
-  const steps: AcceptStep[] = [];
+export function acceptPlan(spec: ListenerSpec, deps: AcceptStepDeps = {}, front = { readsProxyHeader: false }): AcceptPlan {
+  const plan: AcceptPlan = { steps: [] };
   if (spec.proxyProtocol) {
-    steps.push(
-      proxyProtocolStep({
-        timeoutMs: spec.proxyProtocol.timeoutMs,
-        trustedCidrs: spec.proxyProtocol.trustedCidrs,
-        ...(deps.onProxyRefused ? { onRefused: deps.onProxyRefused } : {}),
-      }),
-    );
+    const opts: ProxyProtocolOptions = {
+      timeoutMs: spec.proxyProtocol.timeoutMs,
+      trustedCidrs: spec.proxyProtocol.trustedCidrs,
+      ...(deps.onProxyRefused ? { onRefused: deps.onProxyRefused } : {}),
+    };
+    if (spec.transport === 'tcp' && front.readsProxyHeader) plan.proxyHeader = new ProxyHeaderGate(opts);
+    else plan.steps.push(proxyProtocolStep(opts));
   }
   if (spec.transport === 'ssl' || spec.transport === 'wss') {
     const holder = deps.tls ?? new TlsSettingsHolder(buildTlsSettings(spec.id, spec.ssl ?? defaultSsl(), deps.baseDir ?? process.cwd()));
-    steps.push(tlsStep({ holder, ...(deps.pskLookup ? { pskLookup: deps.pskLookup } : {}) }));
+    plan.steps.push(tlsStep({ holder, ...(deps.pskLookup ? { pskLookup: deps.pskLookup } : {}) }));
   }
-  return steps;
+  return plan;
 }
 
 /**
@@ -48,22 +50,26 @@ export function acceptSteps(spec: ListenerSpec, deps: AcceptStepDeps = {}): Acce
  */
 export class TransportSecurity {
   private readonly holders = new Map<string, TlsSettingsHolder>();
-  private readonly proxyRefusals = new Map<string, number>();
+  private readonly proxyRefusals = new Map<string, Map<ProxyRefusalKind, number>>();
 
   constructor(private readonly deps: Omit<AcceptStepDeps, 'tls'> & { logger: Logger }) {}
 
-  /** For ListenerManagerDeps.stepsFor. */
-  stepsFor = (spec: ListenerSpec): AcceptStep[] => {
+  /** For ListenerManagerDeps.acceptFor. */
+  acceptFor = (spec: ListenerSpec, front: { readsProxyHeader: boolean }): AcceptPlan => {
     let holder: TlsSettingsHolder | undefined;
     if (spec.transport === 'ssl' || spec.transport === 'wss') {
       holder = new TlsSettingsHolder(buildTlsSettings(spec.id, spec.ssl ?? defaultSsl(), this.baseDir));
       this.holders.set(spec.id, holder);
     }
-    return acceptSteps(spec, {
-      ...this.deps,
-      onProxyRefused: (id, kind) => this.countProxyRefusal(id, kind),
-      ...(holder ? { tls: holder } : {}),
-    });
+    return acceptPlan(
+      spec,
+      {
+        ...this.deps,
+        onProxyRefused: (id, kind) => this.countProxyRefusal(id, kind),
+        ...(holder ? { tls: holder } : {}),
+      },
+      front,
+    );
   };
 
   /**
@@ -80,17 +86,18 @@ export class TransportSecurity {
 
   /** Proxy Protocol refusals of a listener, by kind (`missing`, `timeout`, ...). */
   proxyProtocolRefusals(listenerId: string): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [key, n] of this.proxyRefusals) {
-      const [id, kind] = key.split('\u0000') as [string, string];
-      if (id === listenerId) out[kind] = n;
-    }
-    return out;
+    return Object.fromEntries(this.proxyRefusals.get(listenerId) ?? []);
+  }
+
+  /** Every listener's Proxy Protocol refusals, for metrics. */
+  *allProxyProtocolRefusals(): Generator<{ listener: string; kind: ProxyRefusalKind; count: number }> {
+    for (const [listener, kinds] of this.proxyRefusals) for (const [kind, count] of kinds) yield { listener, kind, count };
   }
 
   private countProxyRefusal(listenerId: string, kind: ProxyRefusalKind): void {
-    const key = `${listenerId}\u0000${kind}`;
-    this.proxyRefusals.set(key, (this.proxyRefusals.get(key) ?? 0) + 1);
+    let kinds = this.proxyRefusals.get(listenerId);
+    if (!kinds) this.proxyRefusals.set(listenerId, (kinds = new Map()));
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     this.deps.onProxyRefused?.(listenerId, kind);
   }
 

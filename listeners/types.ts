@@ -41,10 +41,34 @@ export interface ConnectionMeta {
   pskIdentity?: string;
   /** The address of the proxy itself when the peer address came from a Proxy Protocol header. */
   proxy?: { host: string; port: number };
+  /**
+   * Set while a Proxy Protocol header is still to come at the start of the stream and the
+   * front reads it (ConnectionHandler.readsProxyHeader, plain tcp listeners): the front gives
+   * it its first bytes before looking at them itself.
+   */
+  proxyHeader?: ProxyHeaderReader | undefined;
+}
+
+/** A connection's Proxy Protocol header, fed with the first bytes read (`listeners/proxy-protocol.ts`). */
+export interface ProxyHeaderReader {
+  /**
+   * The next bytes read. Undefined while the header is incomplete or after a refusal (the
+   * listener is closing the connection); once the header is complete, the bytes after it
+   * (possibly none) and the meta already carries the header's addresses.
+   */
+  take(chunk: Buffer): Buffer | undefined;
+  readonly refused: boolean;
 }
 
 /** A protocol front: takes over a stream once the transport has done its part. */
-export type ConnectionHandler = (stream: Duplex, meta: ConnectionMeta) => void;
+export interface ConnectionHandler {
+  (stream: Duplex, meta: ConnectionMeta): void;
+  /**
+   * The front reads a Proxy Protocol header itself, through `meta.proxyHeader`, on plain tcp
+   * listeners: the listener then hands the socket over at once instead of reading ahead of it.
+   */
+  readonly readsProxyHeader?: boolean;
+}
 
 export interface WebsocketSpec {
   path: string;

@@ -35,6 +35,8 @@ export interface GatehouseNode {
   /** Live gateway settings: the API replaces them and new connections use them. */
   readonly gateways: GatewaySettings;
   readonly authn: AuthnService;
+  /** Listener TLS settings and Proxy Protocol refusal counts. */
+  readonly transport: TransportSecurity;
   /** The management API (dashboard.listeners.http/https), when enabled. */
   api?: ApiServer;
   /** Where each running listener is bound (ports resolved), by listener id. */
@@ -110,7 +112,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const listeners = new ListenerManager({
     logger,
     handlers: { mqtt: broker.attach, stomp: stompFront },
-    stepsFor: transport.stepsFor,
+    acceptFor: transport.acceptFor,
     onTlsChange: transport.onTlsChange,
   });
 
@@ -122,6 +124,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     store,
     authn: authnService,
     gateways,
+    transport,
     address(id) {
       const addr = listeners.get(id)?.address();
       if (!addr) throw new Error(`listener ${id} is not running`);

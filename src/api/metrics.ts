@@ -66,6 +66,16 @@ export class ApiMetrics {
         for (const l of node.listeners.list()) this.set({ listener: l.id, type: l.type, protocol: l.protocol }, l.running ? 1 : 0);
       },
     });
+    new Counter({
+      name: 'gatehouse_proxy_protocol_refusals_total',
+      help: 'connections closed before their first protocol byte for a missing, malformed, oversized, late or untrusted Proxy Protocol header, by listener and kind',
+      labelNames: ['listener', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of node.transport.allProxyProtocolRefusals()) this.inc({ listener: r.listener, kind: r.kind }, r.count);
+      },
+    });
     const decisions = new Histogram({
       name: 'gatehouse_authentication_decision_seconds',
       help: 'time to an authentication decision, by listener, chain and result',

@@ -3,7 +3,7 @@ import { Aedes, type AedesOptions, type Client, type ConnectPacket, type Subscri
 import type { Logger } from 'pino';
 import { allowAllButSys, type AuthorizationService, type AuthzDecision, type AuthzRequest } from '../authz/types.js';
 import type { ClientSession } from './session.js';
-import type { ConnectionMeta } from '../../listeners/types.js';
+import type { ConnectionHandler, ConnectionMeta } from '../../listeners/types.js';
 import type { ConnectRequest, MqttFront } from './front.js';
 
 /**
@@ -90,14 +90,21 @@ export class MqttBroker {
    * (one read loop, no hand-over). The front sees the first bytes before the parser
    * does, through a one-time wrapper of the client's `parse`; aedes is pinned
    * (2.0.0-beta.1), and should that internal ever be missing the parser's own errors
-   * still refuse malformed input.
+   * still refuse malformed input. On plain tcp listeners with `proxy_protocol` the same
+   * first read hands the Proxy Protocol header to `meta.proxyHeader` (`readsProxyHeader`),
+   * so the listener does not read ahead of aedes.
    */
-  attach = (stream: Duplex, meta: ConnectionMeta): void => {
-    const client = this.aedes.handle(stream) as unknown as GatehouseClient;
-    client[META] = meta;
-    const parser = client._parser;
-    if (parser && typeof parser.parse === 'function' && parser.client === client) parser.parse = this.firstParse;
-  };
+  attach: ConnectionHandler = Object.assign(
+    (stream: Duplex, meta: ConnectionMeta): void => {
+      const client = this.aedes.handle(stream) as unknown as GatehouseClient;
+      client[META] = meta;
+      const parser = client._parser;
+      if (parser && typeof parser.parse === 'function' && parser.client === client) parser.parse = this.firstParse;
+      // Without the parser hook nothing would read a pending Proxy Protocol header.
+      else if (meta.proxyHeader) stream.destroy();
+    },
+    { readsProxyHeader: true },
+  );
 
   /** What authentication left on a connected client's session (superuser flag, ACL, attributes). */
   session(clientId: string): ClientSession | undefined {
@@ -181,6 +188,12 @@ export class MqttBroker {
       return;
     }
     client[REFUSED] = true;
+    if (meta.proxyHeader) {
+      // Still waiting for the Proxy Protocol header (idle_timeout shorter than
+      // proxy_protocol_timeout): its reader logs and counts the refusal when the socket closes.
+      this.opts.logger.debug({ listener: meta.listenerId, err: err.message }, 'connection closed before its Proxy Protocol header');
+      return;
+    }
     if (err.code !== undefined) {
       // The socket failed (a reset, a timeout of the transport): nothing to refuse.
       this.opts.logger.debug({ listener: meta.listenerId, err: err.message }, 'connection closed before CONNECT');
@@ -290,11 +303,28 @@ function connectFailure(message: string): string {
  * parses them unless the front refused the connection.
  */
 function firstParseWith(front: MqttFront): ParseFn {
-  return function firstParse(this: ClientParser & { client?: GatehouseClient }, buf: Buffer): unknown {
+  return function firstParse(this: ClientParser & { client?: GatehouseClient }, bytes: Buffer): unknown {
     const parse = (Object.getPrototypeOf(this) as ClientParser).parse;
     this.parse = parse;
     const client = this.client!;
-    if (front.firstBytes(client.conn as Duplex, client[META]!, buf)) return parse.call(this, buf);
+    const meta = client[META]!;
+    let buf = bytes;
+    const header = meta.proxyHeader;
+    if (header) {
+      // A Proxy Protocol header comes first; the CONNECT checks start after it.
+      const rest = header.take(bytes);
+      if (header.refused) {
+        client[REFUSED] = true;
+        client.pause();
+        return undefined;
+      }
+      if (rest === undefined || rest.length === 0) {
+        this.parse = firstParse;
+        return undefined;
+      }
+      buf = rest;
+    }
+    if (front.firstBytes(client.conn as Duplex, meta, buf)) return parse.call(this, buf);
     client[REFUSED] = true;
     client.pause();
     return undefined;

@@ -1,8 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import pp from 'proxy-protocol-js';
 import { parseProxyHeader, ProxyProtocolError, proxyProtocolStep, TrustedProxies, type ProxyHeader } from '../../listeners/proxy-protocol.js';
 import type { ConnectionMeta } from '../../listeners/types.js';
+import { ApiMetrics } from '../../src/api/metrics.js';
 import { connect, endClient, startTestNode, type TestNode } from '../helpers/node.js';
 import { CONNACK_OK, connectPacket, rawExchange, RecordingAuthn } from './support.js';
 
@@ -62,6 +64,25 @@ describe('Proxy Protocol parser', () => {
     assert.deepEqual([h.version, h.command, h.source, h.destination, h.length], [1, 'proxy', { host: '203.0.113.7', port: 51234 }, { host: '192.0.2.1', port: 1883 }, 45]);
     const h6 = complete(Buffer.from('PROXY TCP6 2001:DB8:0:0:0:0:0:1 ::1 4000 8883\r\n'));
     assert.deepEqual(h6.source, { host: '2001:db8::1', port: 4000 });
+  });
+
+  test('headers built by proxy-protocol-js (an independent implementation) read back the same', () => {
+    const v1four = new pp.V1ProxyProtocol(pp.INETProtocol.TCP4, new pp.Peer('203.0.113.7', 50123), new pp.Peer('192.0.2.1', 1883)).build();
+    const h1 = complete(Buffer.from(v1four, 'latin1'));
+    assert.deepEqual([h1.version, h1.source, h1.destination], [1, { host: '203.0.113.7', port: 50123 }, { host: '192.0.2.1', port: 1883 }]);
+    const v1six = new pp.V1ProxyProtocol(pp.INETProtocol.TCP6, new pp.Peer('2001:db8::7', 4000), new pp.Peer('2001:db8::1', 8883)).build();
+    assert.deepEqual(complete(Buffer.from(v1six, 'latin1')).source, { host: '2001:db8::7', port: 4000 });
+    const four = new pp.IPv4ProxyAddress(pp.IPv4Address.createFrom([198, 51, 100, 9]), 61000, pp.IPv4Address.createFrom([192, 0, 2, 1]), 1883);
+    const bytes = Buffer.from(new pp.V2ProxyProtocol(pp.Command.PROXY, pp.TransportProtocol.STREAM, four).build());
+    const h2 = complete(Buffer.concat([bytes, Buffer.from('after')]));
+    assert.deepEqual([h2.version, h2.command, h2.source, h2.destination, h2.length], [2, 'proxy', { host: '198.51.100.9', port: 61000 }, { host: '192.0.2.1', port: 1883 }, bytes.length]);
+    const octets = (...tail: number[]) => [0x20, 0x01, 0x0d, 0xb8, ...new Array<number>(12 - tail.length).fill(0), ...tail];
+    const six = new pp.IPv6ProxyAddress(pp.IPv6Address.createFrom(octets(0, 0x42)), 7000, pp.IPv6Address.createFrom(octets(0, 1)), 8883);
+    const h6 = complete(Buffer.from(new pp.V2ProxyProtocol(pp.Command.PROXY, pp.TransportProtocol.STREAM, six).build()));
+    assert.deepEqual([h6.source, h6.destination], [{ host: '2001:db8::42', port: 7000 }, { host: '2001:db8::1', port: 8883 }]);
+    const local = new pp.V2ProxyProtocol(pp.Command.LOCAL, pp.TransportProtocol.UNSPEC, new pp.UnspecProxyAddress()).build();
+    const hl = complete(Buffer.from(local));
+    assert.deepEqual([hl.command, hl.source], ['local', undefined]);
   });
 
   test('v1 UNKNOWN keeps the socket addresses', () => {
@@ -246,6 +267,45 @@ describe('Proxy Protocol on MQTT listeners', () => {
       );
     }
     assert.equal(authn.seen.length, before, 'authentication never ran');
+  });
+
+  test('header and CONNECT split across writes: the front waits for the whole header, then reads the CONNECT', async () => {
+    const header = v2(1, 0x11, inet4('198.51.100.31', '192.0.2.10', 4444, 1883));
+    const packet = connectPacket('pp-split');
+    const chunks = [header.subarray(0, 7), Buffer.concat([header.subarray(7), packet.subarray(0, 3)]), packet.subarray(3)];
+    const r = await rawExchange(t.port(), chunks, { gapMs: 30 });
+    assert.ok(r.received.includes(CONNACK_OK));
+    const c = await authn.credentialOf('pp-split');
+    assert.deepEqual([c.peerhost, c.peerport], ['198.51.100.31', 4444]);
+  });
+
+  test('after a complete header the first packet must still be a CONNECT', async () => {
+    const before = authn.seen.length;
+    const publish = Buffer.from([0x30, 0x05, 0x00, 0x01, 0x74, 0x68, 0x69]);
+    const r = await rawExchange(t.port(), [Buffer.from('PROXY TCP4 203.0.113.61 192.0.2.10 1111 1883\r\n'), publish], { gapMs: 30, waitMs: 2000 });
+    assert.equal(r.closed, true);
+    assert.equal(r.received.length, 0);
+    const line = t.logs.find('connection refused', { listener: 'tcp:default', reason: 'first packet is not CONNECT (first byte 0x30)' });
+    assert.ok(line, 'refused by the MQTT front');
+    assert.equal(line['peer'], '203.0.113.61:1111', 'logged with the address from the header');
+    assert.equal(authn.seen.length, before);
+  });
+
+  test('refusals are counted by listener and kind, and exported to Prometheus', async () => {
+    const counts = t.node.transport.proxyProtocolRefusals('tcp:default');
+    const missingBefore = counts['missing'] ?? 0;
+    await rawExchange(t.port(), [connectPacket('counted')], { waitMs: 2000 });
+    await rawExchange(t.port('tcp:guarded'), [Buffer.from('PROXY TCP4 10.0.0.5 10.0.0.1 1 1883\r\n')], { waitMs: 2000 });
+    assert.equal(t.node.transport.proxyProtocolRefusals('tcp:default')['missing'], missingBefore + 1);
+    assert.ok((t.node.transport.proxyProtocolRefusals('tcp:guarded')['untrusted'] ?? 0) >= 1);
+    const metrics = new ApiMetrics(t.node);
+    try {
+      const text = await metrics.registry.metrics();
+      assert.match(text, new RegExp(`gatehouse_proxy_protocol_refusals_total\\{listener="tcp:default",kind="missing"\\} ${missingBefore + 1}\n`));
+      assert.match(text, /gatehouse_proxy_protocol_refusals_total\{listener="tcp:guarded",kind="untrusted"\} [1-9]/);
+    } finally {
+      metrics.close();
+    }
   });
 
   test('a LOCAL v2 header (health check) keeps the real peer address', async () => {
