@@ -89,10 +89,11 @@ export function parseProxyHeader(buf: Buffer, maxV2Payload = V2_MAX_PAYLOAD): Pa
   throw new ProxyProtocolError('missing', 'no Proxy Protocol header: the first bytes are neither "PROXY " nor the v2 signature');
 }
 
-/** True when buf and the prefix agree on their common length. */
+/** True when buf and the prefix agree on their common length (a byte loop: no views made on the connect path). */
 function startsLike(buf: Buffer, prefix: Buffer): boolean {
   const n = Math.min(buf.length, prefix.length);
-  return buf.subarray(0, n).equals(prefix.subarray(0, n));
+  for (let i = 0; i < n; i++) if (buf[i] !== prefix[i]) return false;
+  return true;
 }
 
 function parseV1(buf: Buffer): ParseResult {
@@ -148,21 +149,21 @@ function parseV2(buf: Buffer, maxPayload: number): ParseResult {
   if (payload > maxPayload) throw new ProxyProtocolError('oversized', `v2 header announces ${payload} bytes, more than ${maxPayload}`);
   const length = V2_FIXED + payload;
   if (buf.length < length) return { complete: false };
-  const body = buf.subarray(V2_FIXED, length);
-
+  // Offsets into buf rather than views of it: this runs once per proxied connection.
   const addressLength = family === 1 ? 12 : family === 2 ? 36 : family === 3 ? 216 : 0;
-  if (body.length < addressLength) {
-    throw new ProxyProtocolError('malformed', `v2 header is ${body.length} bytes long, too short for its ${addressLength}-byte address block`);
+  if (payload < addressLength) {
+    throw new ProxyProtocolError('malformed', `v2 header is ${payload} bytes long, too short for its ${addressLength}-byte address block`);
   }
   const header: ProxyHeader = { version: 2, command: cmd === 1 ? 'proxy' : 'local', length };
-  readTlvs(body.subarray(addressLength), header);
+  if (payload > addressLength) readTlvs(buf.subarray(V2_FIXED + addressLength, length), header);
   // LOCAL (health checks), UNSPEC and UNIX carry no usable client address: keep the socket's.
+  const at = V2_FIXED;
   if (cmd === 1 && family === 1) {
-    header.source = { host: ipv4(body.subarray(0, 4)), port: body.readUInt16BE(8) };
-    header.destination = { host: ipv4(body.subarray(4, 8)), port: body.readUInt16BE(10) };
+    header.source = { host: ipv4(buf, at), port: buf.readUInt16BE(at + 8) };
+    header.destination = { host: ipv4(buf, at + 4), port: buf.readUInt16BE(at + 10) };
   } else if (cmd === 1 && family === 2) {
-    header.source = { host: ipv6(body.subarray(0, 16)), port: body.readUInt16BE(32) };
-    header.destination = { host: ipv6(body.subarray(16, 32)), port: body.readUInt16BE(34) };
+    header.source = { host: ipv6(buf, at), port: buf.readUInt16BE(at + 32) };
+    header.destination = { host: ipv6(buf, at + 16), port: buf.readUInt16BE(at + 34) };
   }
   return { complete: true, header };
 }
@@ -203,15 +204,19 @@ function readSslTlv(value: Buffer): ProxySslInfo {
   return info;
 }
 
-function ipv4(b: Buffer): string {
-  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+/** The IPv4 address in the 4 bytes of b at `at`. */
+function ipv4(b: Buffer, at: number): string {
+  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 }
 
-function ipv6(b: Buffer): string {
+/** The IPv6 address in the 16 bytes of b at `at`. */
+function ipv6(b: Buffer, at: number): string {
   // IPv4-mapped (::ffff:a.b.c.d) shows as the IPv4 address, like the socket's own peers.
-  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return ipv4(b.subarray(12));
+  let zeros = 0;
+  while (zeros < 10 && b[at + zeros] === 0) zeros++;
+  if (zeros === 10 && b[at + 10] === 0xff && b[at + 11] === 0xff) return ipv4(b, at + 12);
   const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(at + i).toString(16));
   return canonicalIpv6(groups.join(':'));
 }
 
@@ -270,10 +275,16 @@ export interface ProxyProtocolOptions {
  * A listener's Proxy Protocol settings at work: which peers may send a header, how long a
  * connection may take to send it, and where refusals are counted. `expect` starts reading
  * one connection's header.
+ *
+ * Deadlines: every connection of a gate gets the same timeout, so they expire in the order
+ * the connections came. The gate keeps its waiting readers in arrival order (a Set) and one
+ * timer for the oldest, instead of a timer per connection.
  */
 export class ProxyHeaderGate {
   private readonly trusted: TrustedProxies;
   private readonly maxV2Payload: number;
+  private readonly waiting = new Set<PendingProxyHeader>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: ProxyProtocolOptions) {
     this.trusted = new TrustedProxies(opts.trustedCidrs);
@@ -290,7 +301,15 @@ export class ProxyHeaderGate {
       this.refused(meta, new ProxyProtocolError('untrusted', `Proxy Protocol peer ${meta.peerhost} is not in proxy_protocol_trusted_cidrs`), refuse);
       return undefined;
     }
-    return new PendingProxyHeader(this, socket, meta, refuse, this.opts.timeoutMs, this.maxV2Payload);
+    const reader = new PendingProxyHeader(this, socket, meta, refuse, performance.now() + this.opts.timeoutMs, this.maxV2Payload);
+    this.waiting.add(reader);
+    if (!this.timer) this.arm(reader.deadline);
+    return reader;
+  }
+
+  /** @internal A reader is no longer waiting (its header came, or it was refused). */
+  settled(reader: PendingProxyHeader): void {
+    this.waiting.delete(reader);
   }
 
   /** @internal Counts a refusal and reports it to the caller of `expect`. */
@@ -298,16 +317,33 @@ export class ProxyHeaderGate {
     this.opts.onRefused?.(meta.listenerId, err.kind);
     refuse(`proxy protocol: ${err.message}`);
   }
+
+  private arm(deadline: number): void {
+    this.timer = setTimeout(this.expire, Math.max(0, deadline - performance.now()));
+    // Waiting connections keep the process alive by themselves.
+    this.timer.unref();
+  }
+
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    for (const reader of this.waiting) {
+      if (reader.deadline > now) {
+        this.arm(reader.deadline);
+        return;
+      }
+      reader.timedOut(this.opts.timeoutMs);
+    }
+  };
 }
 
 /**
  * One connection's PROXY header, read from the bytes its reader gets: the accept step's own
  * reader, or on plain tcp listeners the protocol front's first read (ConnectionMeta.proxyHeader).
- * A deadline and the socket's close refuse a connection whose header never completes.
+ * The gate's deadline and the socket's close refuse a connection whose header never completes.
  */
 export class PendingProxyHeader implements ProxyHeaderReader {
   private buffered: Buffer | undefined;
-  private readonly timer: NodeJS.Timeout;
   private state: 'reading' | 'done' | 'refused' = 'reading';
 
   constructor(
@@ -315,11 +351,11 @@ export class PendingProxyHeader implements ProxyHeaderReader {
     private readonly socket: net.Socket,
     private readonly meta: ConnectionMeta,
     private readonly refuse: (reason: string) => void,
-    private readonly timeoutMs: number,
+    /** When the header must be complete (`performance.now()` ms). */
+    readonly deadline: number,
     private readonly maxV2Payload: number,
   ) {
-    this.timer = setTimeout(this.onTimeout, timeoutMs);
-    socket.once('close', this.onClose);
+    socket.on('close', this.onClose);
   }
 
   get refused(): boolean {
@@ -348,16 +384,16 @@ export class PendingProxyHeader implements ProxyHeaderReader {
     this.finish('done');
     if (this.meta.proxyHeader === this) this.meta.proxyHeader = undefined;
     applyHeader(this.meta, result.header);
-    return buffered.subarray(result.header.length);
+    return buffered.length === result.header.length ? EMPTY : buffered.subarray(result.header.length);
   }
 
-  private readonly onTimeout = (): void => {
+  /** @internal The gate's deadline passed. */
+  timedOut(timeoutMs: number): void {
     const got = this.buffered?.length ?? 0;
-    this.fail(new ProxyProtocolError('timeout', `no complete Proxy Protocol header within ${this.timeoutMs} ms (got ${got} bytes)`));
-  };
+    this.fail(new ProxyProtocolError('timeout', `no complete Proxy Protocol header within ${timeoutMs} ms (got ${got} bytes)`));
+  }
 
   private readonly onClose = (): void => {
-    if (this.state !== 'reading') return;
     const got = this.buffered?.length ?? 0;
     this.fail(new ProxyProtocolError(got === 0 ? 'missing' : 'malformed', `connection closed after ${got} bytes, before a complete Proxy Protocol header`));
   };
@@ -371,10 +407,12 @@ export class PendingProxyHeader implements ProxyHeaderReader {
   private finish(state: 'done' | 'refused'): void {
     this.state = state;
     this.buffered = undefined;
-    clearTimeout(this.timer);
+    this.gate.settled(this);
     this.socket.off('close', this.onClose);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The accept step (ssl, ws and wss listeners, and fronts that do not read the header

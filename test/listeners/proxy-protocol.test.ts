@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import pp from 'proxy-protocol-js';
-import { parseProxyHeader, ProxyProtocolError, proxyProtocolStep, TrustedProxies, type ProxyHeader } from '../../listeners/proxy-protocol.js';
+import { parseProxyHeader, PendingProxyHeader, ProxyHeaderGate, ProxyProtocolError, proxyProtocolStep, TrustedProxies, type ProxyHeader } from '../../listeners/proxy-protocol.js';
 import type { ConnectionMeta } from '../../listeners/types.js';
 import { ApiMetrics } from '../../src/api/metrics.js';
 import { connect, endClient, startTestNode, type TestNode } from '../helpers/node.js';
@@ -208,6 +208,52 @@ describe('Proxy Protocol accept step', () => {
     const untrusted = await runStep((c) => c.write('PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n'), { cidrs: ['10.0.0.0/8'] });
     assert.deepEqual(untrusted.counted, ['untrusted']);
     assert.match(untrusted.error!.message, /not in proxy_protocol_trusted_cidrs/);
+  });
+});
+
+describe('Proxy Protocol deadlines (one timer per listener)', () => {
+  test('each connection is refused at its own deadline, in arrival order; a header in time settles its connection', async () => {
+    const gate = new ProxyHeaderGate({ timeoutMs: 200, trustedCidrs: [] });
+    const refusals: Array<{ name: string; at: number; reason: string }> = [];
+    const readers = new Map<string, PendingProxyHeader>();
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const started = performance.now();
+    const open = async (name: string) => {
+      const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+      const client = net.connect(port, '127.0.0.1');
+      client.on('error', () => undefined);
+      const socket = await accepted;
+      const meta = { listenerId: 'tcp:t', peerhost: '127.0.0.1', peerport: 1, sockhost: '127.0.0.1', sockport: port } as ConnectionMeta;
+      const reader = gate.expect(socket, meta, (reason) => {
+        refusals.push({ name, at: performance.now() - started, reason });
+        socket.destroy();
+      });
+      readers.set(name, reader!);
+      return { client, socket, meta };
+    };
+    try {
+      const first = await open('first');
+      const punctual = await open('punctual');
+      await new Promise((r) => setTimeout(r, 100));
+      const second = await open('second');
+      // The punctual connection's header arrives in two reads, well before its deadline.
+      const header = Buffer.from('PROXY TCP4 203.0.113.5 192.0.2.1 4000 1883\r\n');
+      assert.equal(readers.get('punctual')!.take(header.subarray(0, 10)), undefined);
+      assert.equal(readers.get('punctual')!.take(Buffer.concat([header.subarray(10), Buffer.from('x')]))?.toString(), 'x');
+      assert.equal(punctual.meta.peerhost, '203.0.113.5');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.deepEqual(refusals.map((r) => r.name), ['first', 'second']);
+      const [a, b] = refusals as [(typeof refusals)[0], (typeof refusals)[0]];
+      assert.match(a.reason, /^proxy protocol: no complete Proxy Protocol header within 200 ms \(got 0 bytes\)$/);
+      assert.ok(a.at >= 195, `first refused after its 200 ms (${a.at.toFixed(0)} ms)`);
+      assert.ok(b.at - a.at >= 60, `second refused at its own deadline, not with the first (${a.at.toFixed(0)} / ${b.at.toFixed(0)} ms)`);
+      assert.equal(readers.get('punctual')!.refused, false);
+      for (const c of [first, punctual, second]) c.client.destroy();
+    } finally {
+      server.close();
+    }
   });
 });
 
