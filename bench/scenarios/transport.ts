@@ -34,7 +34,7 @@ export const scenarios: Scenario[] = [
     candidate: gatehouse('gh-proxy', 'listeners.tcp.default.proxy_protocol = true'),
     // A 5% line needs a steadier figure than 2 000 connects give: more connects per round
     // average over more of the broker's garbage collections.
-    workload: connectRate({ clients: 5000 }),
+    workload: connectRate({ clients: 5000, warmup: 2000 }),
     target: { ratio: 0.95 },
   },
 ];

@@ -1,6 +1,6 @@
 import mqttPacket from 'mqtt-packet';
 import { Framer, PacketType, type Frame } from './framer.js';
-import { openSocket, type Endpoint, type Socket } from './transport.js';
+import { openSocket, writeFirst, type Endpoint, type Socket } from './transport.js';
 
 export type { Endpoint } from './transport.js';
 
@@ -59,7 +59,8 @@ export class WireClient {
         client.onFrame = () => undefined;
         resolve(client);
       };
-      socket.write(
+      writeFirst(
+        socket,
         mqttPacket.generate(
           {
             cmd: 'connect',

@@ -1,5 +1,5 @@
 import { encodeFrame } from '../../gateways/stomp/frame.js';
-import { openSocket, type Endpoint, type Socket } from './transport.js';
+import { openSocket, writeFirst, type Endpoint, type Socket } from './transport.js';
 
 /**
  * A minimal STOMP 1.2 client for load generators over a raw socket: frames are
@@ -119,7 +119,7 @@ export class StompClient {
       ];
       if (opts.login !== undefined) headers.push(['login', opts.login]);
       if (opts.passcode !== undefined) headers.push(['passcode', opts.passcode]);
-      socket.write(encodeFrame({ command: 'CONNECT', headers, body: Buffer.alloc(0) }, '1.2'));
+      writeFirst(socket, encodeFrame({ command: 'CONNECT', headers, body: Buffer.alloc(0) }, '1.2'));
     });
   }
 

@@ -51,10 +51,27 @@ export function proxyHeader(version: 1 | 2, endpoint: Endpoint): Buffer {
   return out;
 }
 
-/** Connects (TCP_NODELAY, as the brokers use), writes the PROXY header if any, wraps in TLS if asked. Writes before the handshake are queued. */
+/**
+ * Connects (TCP_NODELAY, as the brokers use), writes the PROXY header if any, wraps in TLS if
+ * asked. Writes before the handshake are queued. On plain TCP the header is held back (corked)
+ * until `writeFirst` adds the client's first packet, so both leave in one segment.
+ */
 export function openSocket(endpoint: Endpoint): Socket {
   const raw = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
-  if (endpoint.proxyProtocol) raw.write(proxyHeader(endpoint.proxyProtocol, endpoint));
+  if (endpoint.proxyProtocol) {
+    if (!endpoint.tls) raw.cork();
+    raw.write(proxyHeader(endpoint.proxyProtocol, endpoint));
+  }
   if (!endpoint.tls) return raw;
   return tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost' });
+}
+
+/**
+ * Writes a connection's first packet. Behind a held-back PROXY header both go out in one
+ * writev, as a proxy that already has the client's first bytes sends them: the broker then
+ * reads header and packet together on either setup, and the load makes one write per client.
+ */
+export function writeFirst(socket: Socket, bytes: Buffer): void {
+  socket.write(bytes);
+  if (socket.writableCorked > 0) socket.uncork();
 }
