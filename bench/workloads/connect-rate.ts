@@ -20,12 +20,12 @@ export interface ConnectRateOptions {
 
 /** How many seeded users a connect-rate workload with these options can use. */
 export function usersNeeded(opts: Partial<ConnectRateOptions> = {}): number {
-  return (opts.clients ?? 2000) + (opts.warmup ?? 200);
+  return (opts.clients ?? 5000) + (opts.warmup ?? 2000);
 }
 
 /** Connections per second, CONNECT → CONNACK, `concurrency` in flight, connections kept open until the end. */
 export function connectRate(opts: Partial<ConnectRateOptions> = {}): Workload {
-  const o: ConnectRateOptions = { clients: 2000, concurrency: 50, quickClients: 300, warmup: 200, credentials: false, timeoutMs: 10_000, ...opts };
+  const o: ConnectRateOptions = { clients: 5000, concurrency: 50, quickClients: 300, warmup: 2000, credentials: false, timeoutMs: 10_000, ...opts };
   const clients = (quick: boolean, max: number) => Math.min(quick ? o.quickClients : o.clients, max);
   return {
     metric: 'connect rate',
