@@ -27,17 +27,18 @@ export function usersNeeded(opts: Partial<ConnectRateOptions> = {}): number {
 export function connectRate(opts: Partial<ConnectRateOptions> = {}): Workload {
   const o: ConnectRateOptions = { clients: 5000, concurrency: 50, quickClients: 300, warmup: 2000, credentials: false, timeoutMs: 10_000, ...opts };
   const clients = (quick: boolean, max: number) => Math.min(quick ? o.quickClients : o.clients, max);
+  const warmup = (quick: boolean) => (quick ? Math.min(o.warmup, 200) : o.warmup);
   return {
     metric: 'connect rate',
     unit: 'conn/s',
     better: 'higher',
-    describe: (ctx) => `${clients(ctx.quick, ctx.maxConnections)} clients, ${o.concurrency} at a time, CONNECT→CONNACK (MQTT 3.1.1, clean${o.credentials ? ', username/password' : ''}), after ${o.warmup} warm-up connects`,
+    describe: (ctx) => `${clients(ctx.quick, ctx.maxConnections)} clients, ${o.concurrency} at a time, CONNECT→CONNACK (MQTT 3.1.1, clean${o.credentials ? ', username/password' : ''}), after ${warmup(ctx.quick)} warm-up connects`,
     async run(broker, ctx) {
       const cpu = new BrokerCpuWindow(broker);
       const params: ConnectLoadParams = {
         endpoint: broker.endpoint,
         clients: clients(ctx.quick, ctx.maxConnections),
-        warmup: o.warmup,
+        warmup: warmup(ctx.quick),
         concurrency: o.concurrency,
         keepalive: 600,
         clientIdPrefix: 'conn-',
