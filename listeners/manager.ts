@@ -27,8 +27,13 @@ export interface ListenerManagerDeps {
    */
   acceptFor?: (spec: ListenerSpec, front: { readsProxyHeader: boolean }) => AcceptPlan;
   onRefused?: (listenerId: string, reason: string) => void;
-  /** Called when an ssl/wss listener's TLS settings change without a restart. */
+  /**
+   * Called when an ssl/wss listener's TLS settings change without a restart, before the
+   * listener takes the new spec; a throw (files that cannot be loaded) leaves it unchanged.
+   */
   onTlsChange?: (spec: ListenerSpec) => void;
+  /** Called once a listener has been removed, to drop what was kept for it. */
+  onRemoved?: (id: string) => void;
 }
 
 /**
@@ -100,8 +105,9 @@ export class ListenerManager {
       this.listeners.set(spec.id, replacement);
       return;
     }
-    current.replaceSpec(spec);
+    // New certificates first: when they cannot be loaded the listener keeps its old settings.
     if (JSON.stringify(before.ssl) !== JSON.stringify(spec.ssl)) this.deps.onTlsChange?.(spec);
+    current.replaceSpec(spec);
   }
 
   async remove(id: string): Promise<void> {
@@ -109,6 +115,7 @@ export class ListenerManager {
     if (!listener) throw new ListenerNotFoundError(id);
     this.listeners.delete(id);
     await listener.stop();
+    this.deps.onRemoved?.(id);
   }
 
   async start(id: string): Promise<void> {

@@ -84,6 +84,14 @@ export class TransportSecurity {
     this.deps.logger.info({ listener: spec.id }, 'listener TLS settings reloaded');
   };
 
+  /**
+   * For ListenerManagerDeps.onRemoved: forgets a removed listener's TLS settings. Its
+   * refusal counts stay, as Prometheus counters must not go backwards while the node runs.
+   */
+  onRemoved = (id: string): void => {
+    this.holders.delete(id);
+  };
+
   /** Proxy Protocol refusals of a listener, by kind (`missing`, `timeout`, ...). */
   proxyProtocolRefusals(listenerId: string): Record<string, number> {
     return Object.fromEntries(this.proxyRefusals.get(listenerId) ?? []);

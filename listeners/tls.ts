@@ -228,19 +228,23 @@ function handshakeReason(err: Error): string {
  * then record protocol, cipher, certificate identity and PSK identity. Throws to refuse.
  */
 function fillMeta(meta: ConnectionMeta, secure: tls.TLSSocket, settings: TlsSettings, pskIdentity: string | undefined): void {
-  const peer = settings.requestCert ? secure.getPeerX509Certificate() : undefined;
+  // One getPeerCertificate(true) for both the leaf and the chain: on Node 20 a call to
+  // getPeerX509Certificate() first leaves the detailed chain without its intermediates, and
+  // depth would then count none (test/listeners/tls.test.ts, "ssl_options.depth").
+  const peer = settings.requestCert ? secure.getPeerCertificate(true) : undefined;
+  const der = peer?.raw;
   let authorized = false;
-  if (peer) {
+  if (peer && der) {
     const error = peerVerifyError(secure);
     if (error) throw new Error(`client certificate refused: ${error}`);
-    const intermediates = chainLength(secure) - 2;
+    const intermediates = chainLength(peer) - 2;
     if (intermediates > settings.depth) throw new Error(`client certificate refused: chain has ${intermediates} intermediate CAs, more than depth ${settings.depth}`);
     authorized = true;
   } else if (settings.requireCert && pskIdentity === undefined) {
     throw new Error('client sent no certificate (fail_if_no_peer_cert = true)');
   }
   meta.tls = { protocol: secure.getProtocol(), cipher: secure.getCipher()?.name, authorized: authorized || pskIdentity !== undefined };
-  if (peer) meta.cert = peerCertificate(peer.raw);
+  if (der) meta.cert = peerCertificate(der);
   if (pskIdentity !== undefined) meta.pskIdentity = pskIdentity;
 }
 
@@ -271,9 +275,9 @@ function peerVerifyError(secure: tls.TLSSocket): string | undefined {
   return err ? (err.code ?? err.message) : undefined;
 }
 
-/** Certificates in the verified chain, peer first, root last. */
-function chainLength(secure: tls.TLSSocket): number {
-  let cert = secure.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+/** Certificates in the chain, peer first, root (from the listener's CA file) last. */
+function chainLength(peer: tls.DetailedPeerCertificate): number {
+  let cert: tls.DetailedPeerCertificate | undefined = peer;
   const seen = new Set<string>();
   let n = 0;
   while (cert && cert.raw && !seen.has(cert.fingerprint256)) {

@@ -114,6 +114,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     handlers: { mqtt: broker.attach, stomp: stompFront },
     acceptFor: transport.acceptFor,
     onTlsChange: transport.onTlsChange,
+    onRemoved: transport.onRemoved,
   });
 
   const node: GatehouseNode = {

@@ -224,6 +224,7 @@ describe('TLS listeners', () => {
       t.node.listeners.update({ ...listener.spec, ssl: { ...before, keyfile: join(dir, 'missing-key.pem') } }),
       /ssl_options\.keyfile: cannot read .*missing-key\.pem \(no such file/,
     );
+    assert.deepEqual(t.node.listeners.get('ssl:reload')!.spec.ssl, before, 'the listener keeps its old settings');
     const client = await connect(t.url('ssl:reload'), { ca: readFileSync(certs2.caCert), clientId: 'reload-after-error' });
     await endClient(client);
   });
@@ -265,6 +266,102 @@ describe('TLS settings errors', () => {
     const client = await connect(n.url('ssl:inline'), { ca: readFileSync(certs.caCert) });
     await endClient(client);
     await n.stop();
+  });
+});
+
+/**
+ * A TEST-ONLY chain made with the openssl CLI (an implementation independent of ours): a root,
+ * two intermediates below it, and client certificates issued by the root, by the first and
+ * by the second intermediate. Each `*.chain.pem` holds the leaf followed by its intermediates.
+ */
+async function intermediateChain(dir: string): Promise<{ root: string; key: (name: string) => string; chain: (name: string) => string }> {
+  const f = (name: string) => join(dir, name);
+  writeFileSync(f('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
+  writeFileSync(f('leaf.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  const openssl = async (args: string[]) => {
+    const r = await run('openssl', args);
+    assert.equal(r.code, 0, `openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await openssl(['req', '-x509', ...ec, '-keyout', f('root.key'), '-out', f('root.pem'), '-subj', '/CN=Depth Root (TEST ONLY)', '-days', '2',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  let serial = 1;
+  const issue = async (name: string, issuer: string, ext: string) => {
+    await openssl(['req', '-new', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${name}`]);
+    await openssl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${issuer}.pem`), '-CAkey', f(`${issuer}.key`), '-set_serial', String(++serial),
+      '-days', '2', '-extfile', f(ext), '-out', f(`${name}.pem`)]);
+  };
+  await issue('int1', 'root', 'ca.ext');
+  await issue('int2', 'int1', 'ca.ext');
+  await issue('leaf0', 'root', 'leaf.ext');
+  await issue('leaf1', 'int1', 'leaf.ext');
+  await issue('leaf2', 'int2', 'leaf.ext');
+  const pem = (name: string) => readFileSync(f(`${name}.pem`), 'utf8');
+  writeFileSync(f('leaf0.chain.pem'), pem('leaf0'));
+  writeFileSync(f('leaf1.chain.pem'), pem('leaf1') + pem('int1'));
+  writeFileSync(f('leaf2.chain.pem'), pem('leaf2') + pem('int2') + pem('int1'));
+  return { root: f('root.pem'), key: (name) => f(`${name}.key`), chain: (name) => f(`${name}.chain.pem`) };
+}
+
+describe('ssl_options.depth: intermediate CAs a client chain may hold', () => {
+  let dir: string;
+  let certs: DevCertPaths;
+  let chain: Awaited<ReturnType<typeof intermediateChain>>;
+  let t: TestNode;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-depth-'));
+    certs = await generateDevCertificates(join(dir, 'dev'));
+    chain = await intermediateChain(dir);
+    const listener = (name: string, depth: number) =>
+      `listeners.ssl.${name} { bind = "127.0.0.1:0", enable_authn = false, ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", ` +
+      `cacertfile = "${chain.root}", verify = verify_peer, fail_if_no_peer_cert = true, depth = ${depth} } }`;
+    t = await startTestNode([listener('depth0', 0), listener('depth1', 1), 'mqtt.peer_cert_as_username = cn'].join('\n'));
+  });
+  after(async () => {
+    await t?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** CONNECT over TLS with the leaf's chain; true on CONNACK 0. */
+  const connacked = (listener: string, leaf: string) =>
+    new Promise<boolean>((resolve) => {
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: t.port(listener),
+        servername: 'localhost',
+        ca: readFileSync(certs.caCert),
+        cert: readFileSync(chain.chain(leaf)),
+        key: readFileSync(chain.key(leaf)),
+      });
+      let got = Buffer.alloc(0);
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), 4000);
+      socket.on('secureConnect', () => socket.write(connectPacket(`${listener}-${leaf}`)));
+      socket.on('data', (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (got.length >= 4) done(got.subarray(0, 4).equals(CONNACK_OK));
+      });
+      socket.on('error', () => done(false));
+      socket.on('close', () => done(false));
+    });
+
+  const refused = (listener: string, reason: RegExp) =>
+    t.logs.lines.some((l) => l['msg'] === 'connection refused' && l['listener'] === listener && reason.test(String(l['reason'])));
+
+  test('depth 0: only certificates the root signed itself', async () => {
+    assert.equal(await connacked('ssl:depth0', 'leaf0'), true);
+    assert.equal(await connacked('ssl:depth0', 'leaf1'), false);
+    assert.ok(refused('ssl:depth0', /chain has 1 intermediate CAs, more than depth 0/), t.logs.text());
+  });
+
+  test('depth 1: one intermediate is accepted, two are refused', async () => {
+    assert.equal(await connacked('ssl:depth1', 'leaf1'), true);
+    assert.equal(await connacked('ssl:depth1', 'leaf2'), false);
+    assert.ok(refused('ssl:depth1', /chain has 2 intermediate CAs, more than depth 1/), t.logs.text());
   });
 });
 
