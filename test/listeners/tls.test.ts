@@ -41,6 +41,8 @@ describe('TLS listeners', () => {
         `listeners.ssl.psk { ${bind}, ${sslBlock(certs, 'versions = ["tlsv1.2"], ciphers = ["PSK-AES128-GCM-SHA256", "PSK-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256"]')} }`,
         `listeners.ssl.stall { ${bind}, ${sslBlock(certs, 'handshake_timeout = "400ms"')} }`,
         `listeners.ssl.reload { ${bind}, ${sslBlock(certs)} }`,
+        `listeners.ssl.v13 { ${bind}, ${sslBlock(certs, 'versions = ["tlsv1.3"]')} }`,
+        `listeners.ssl.v12 { ${bind}, ${sslBlock(certs, 'versions = ["tlsv1.2"], ciphers = ["ECDHE-ECDSA-AES256-GCM-SHA384"]')} }`,
         `psk_authentication { enable = true, init_file = "${join(dir, 'psk.txt')}" }`,
         'mqtt.peer_cert_as_username = cn',
       ].join('\n'),
@@ -128,6 +130,21 @@ describe('TLS listeners', () => {
     assert.ok(refusedWith('ssl:crl', /client certificate refused: CERT_REVOKED/), t.logs.text());
     const good = await sClient('ssl:crl', ['-cert', certs.clientCert, '-key', certs.clientKey]);
     assert.ok(good.stdoutBytes.includes(CONNACK_OK), good.stderr);
+  });
+
+  test('versions and ciphers: a protocol or suite the listener does not offer fails the handshake', async () => {
+    const v13 = await sClient('ssl:v13', ['-tls1_3']);
+    assert.ok(v13.stdoutBytes.includes(CONNACK_OK), v13.stderr);
+    const v13old = await sClient('ssl:v13', ['-tls1_2']);
+    assert.equal(v13old.stdoutBytes.includes(CONNACK_OK), false);
+    assert.ok(refusedWith('ssl:v13', /TLS handshake failed/), t.logs.text());
+    const suite = await sClient('ssl:v12', ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES256-GCM-SHA384']);
+    assert.ok(suite.stdoutBytes.includes(CONNACK_OK), suite.stderr);
+    const otherSuite = await sClient('ssl:v12', ['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256']);
+    assert.equal(otherSuite.stdoutBytes.includes(CONNACK_OK), false);
+    const v12new = await sClient('ssl:v12', ['-tls1_3']);
+    assert.equal(v12new.stdoutBytes.includes(CONNACK_OK), false);
+    assert.ok(refusedWith('ssl:v12', /TLS handshake failed/), t.logs.text());
   });
 
   test('verify_peer without fail_if_no_peer_cert: no certificate is fine, a good one identifies, a bad one is refused', async () => {
