@@ -144,8 +144,16 @@ export class StompChannel {
 
   // ---- input ----------------------------------------------------------------------------
 
-  private receive(chunk: Buffer): void {
+  private receive(bytes: Buffer): void {
     if (this.state === 'closed') return;
+    let chunk = bytes;
+    const proxyHeader = this.meta.proxyHeader;
+    if (proxyHeader) {
+      // The Proxy Protocol header comes first (plain tcp listener); frames start after it.
+      const rest = proxyHeader.take(bytes);
+      if (rest === undefined || rest.length === 0) return;
+      chunk = rest;
+    }
     this.receivedSinceCheck = true;
     try {
       this.queue.push(...this.decoder.push(chunk));

@@ -1,7 +1,8 @@
+import type { Duplex } from 'node:stream';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import { listenerSpec } from '../../listeners/spec.js';
-import type { ConnectionHandler, ListenerSpec } from '../../listeners/types.js';
+import type { ConnectionHandler, ConnectionMeta, ListenerSpec } from '../../listeners/types.js';
 import type { AuthenticationService } from '../../src/authn/types.js';
 import type { AuthorizationService } from '../../src/authz/types.js';
 import type { MqttBroker } from '../../src/broker/broker.js';
@@ -28,7 +29,7 @@ export interface StompFrontDeps {
 /** The connection handler for every `stomp` listener. */
 export function createStompFront(deps: StompFrontDeps): ConnectionHandler {
   const bus = brokerBus(deps.broker);
-  return (stream, meta) => {
+  const front = (stream: Duplex, meta: ConnectionMeta): void => {
     const cfg = deps.settings();
     const settings: StompChannelSettings = {
       limits: {
@@ -43,6 +44,8 @@ export function createStompFront(deps: StompFrontDeps): ConnectionHandler {
     };
     new StompChannel(stream, meta, settings, { logger: deps.logger, bus, authn: deps.authn(), authz: deps.authz }).start();
   };
+  // On plain tcp listeners with proxy_protocol the channel's first reads take the header.
+  return Object.assign(front, { readsProxyHeader: true });
 }
 
 /** The broker's topic space as the channel uses it. */
