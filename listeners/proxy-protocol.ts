@@ -235,23 +235,33 @@ export function proxiedCertificate(ssl: ProxySslInfo | undefined): PeerCertifica
   return { subject: ssl.commonName, commonName: ssl.commonName, sanDns: [], sanEmail: [], sanUri: [] };
 }
 
+/** An IPv4 or IPv6 address with an optional prefix length (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
+function readCidr(entry: string): { address: string; prefix: number; type: 'ipv4' | 'ipv6' } | undefined {
+  const [address = '', prefixText] = entry.trim().split('/');
+  const type = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : undefined;
+  if (!type) return undefined;
+  const max = type === 'ipv4' ? 32 : 128;
+  const prefix = prefixText === undefined ? max : /^[0-9]{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+  return prefix >= 0 && prefix <= max ? { address, prefix, type } : undefined;
+}
+
+/** Why an entry of proxy_protocol_trusted_cidrs cannot be used, or undefined when it can. */
+export function cidrProblem(entry: string): string | undefined {
+  return readCidr(entry) ? undefined : `${JSON.stringify(entry)} is not an IPv4 or IPv6 CIDR`;
+}
+
 /** The set of peers allowed to send a PROXY header; empty means any peer. */
 export class TrustedProxies {
   private readonly list: net.BlockList | undefined;
 
-  /** Throws with the offending entry when a CIDR cannot be read. */
+  /** Throws with the offending entry when a CIDR cannot be read (config checks catch it first: `cidrProblem`). */
   constructor(cidrs: readonly string[]) {
     if (cidrs.length === 0) return;
     const list = new net.BlockList();
     for (const entry of cidrs) {
-      const [addr = '', prefixText] = entry.trim().split('/');
-      const type = net.isIPv4(addr) ? 'ipv4' : net.isIPv6(addr) ? 'ipv6' : undefined;
-      const max = type === 'ipv4' ? 32 : 128;
-      const prefix = prefixText === undefined ? max : /^[0-9]{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
-      if (!type || !(prefix >= 0 && prefix <= max)) {
-        throw new Error(`proxy_protocol_trusted_cidrs: ${JSON.stringify(entry)} is not an IPv4 or IPv6 CIDR`);
-      }
-      list.addSubnet(addr, prefix, type);
+      const subnet = readCidr(entry);
+      if (!subnet) throw new Error(`proxy_protocol_trusted_cidrs: ${cidrProblem(entry)}`);
+      list.addSubnet(subnet.address, subnet.prefix, subnet.type);
     }
     this.list = list;
   }

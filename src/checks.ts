@@ -1,37 +1,58 @@
 import type { ConfigCheck, ConfigProblem } from './config/load.js';
 import { LISTENER_TYPES, type GatehouseConfig } from './config/schema.js';
 import { chainProblems } from './authn/registry.js';
+import { cidrProblem } from '../listeners/proxy-protocol.js';
 import './authn/backends/index.js';
+
+/** What the checks read of a listener block. */
+interface ListenerBlock {
+  authentication: Array<Record<string, unknown>>;
+  proxy_protocol_trusted_cidrs?: string[];
+}
+
+/** Every listener block, MQTT and gateway, with its id (`tcp:default`, `stomp:tcp:default`) and config path. */
+function configuredListeners(config: GatehouseConfig): Array<{ id: string; path: string; listener: ListenerBlock }> {
+  const out: Array<{ id: string; path: string; listener: ListenerBlock }> = [];
+  for (const type of LISTENER_TYPES) {
+    for (const [name, l] of Object.entries(config.listeners[type])) out.push({ id: `${type}:${name}`, path: `listeners.${type}.${name}`, listener: l });
+  }
+  for (const [type, byName] of Object.entries(config.gateway.stomp?.listeners ?? {})) {
+    for (const [name, l] of Object.entries(byName as Record<string, ListenerBlock>)) {
+      out.push({ id: `stomp:${type}:${name}`, path: `gateway.stomp.listeners.${type}.${name}`, listener: l });
+    }
+  }
+  return out;
+}
 
 /** Every authentication chain a config defines, by chain name, with its config path. */
 export function configuredChains(config: GatehouseConfig): Array<{ name: string; path: string; authenticators: Array<Record<string, unknown>> }> {
   const chains: Array<{ name: string; path: string; authenticators: Array<Record<string, unknown>> }> = [];
   chains.push({ name: 'mqtt:global', path: 'authentication', authenticators: config.authentication });
-  for (const type of LISTENER_TYPES) {
-    for (const [name, l] of Object.entries(config.listeners[type])) {
-      chains.push({ name: `${type}:${name}`, path: `listeners.${type}.${name}.authentication`, authenticators: l.authentication });
-    }
-  }
   const stomp = config.gateway.stomp;
   if (stomp) {
     const list = Array.isArray(stomp.authentication) ? stomp.authentication : [stomp.authentication];
     chains.push({ name: 'stomp:global', path: 'gateway.stomp.authentication', authenticators: list });
-    for (const [type, byName] of Object.entries(stomp.listeners)) {
-      for (const [name, l] of Object.entries(byName as Record<string, { authentication: Array<Record<string, unknown>> }>)) {
-        chains.push({
-          name: `stomp:${type}:${name}`,
-          path: `gateway.stomp.listeners.${type}.${name}.authentication`,
-          authenticators: l.authentication,
-        });
-      }
-    }
+  }
+  for (const { id, path, listener } of configuredListeners(config)) {
+    chains.push({ name: id, path: `${path}.authentication`, authenticators: listener.authentication });
   }
   return chains;
 }
 
-/** The checks backends contribute to config validation: authenticator blocks per chain. */
+/** proxy_protocol_trusted_cidrs entries that are not CIDRs, named by their full path. */
+function trustedCidrProblems(config: GatehouseConfig): ConfigProblem[] {
+  return configuredListeners(config).flatMap(({ path, listener }) =>
+    (listener.proxy_protocol_trusted_cidrs ?? []).flatMap((entry, i) => {
+      const message = cidrProblem(entry);
+      return message ? [{ path: `${path}.proxy_protocol_trusted_cidrs[${i}]`, message }] : [];
+    }),
+  );
+}
+
+/** The checks config validation runs beyond the schema: authenticator blocks per chain, listener CIDRs. */
 export function configChecks(): ConfigCheck[] {
   return [
     (config): ConfigProblem[] => configuredChains(config).flatMap((c) => chainProblems(c.path, c.authenticators)),
+    trustedCidrProblems,
   ];
 }

@@ -74,6 +74,16 @@ describe('configuration: errors name the path, the value and what was expected',
       /^listeners\.ssl\.default\.ssl_options\.fail_if_no_peer_cert: true requires ssl_options\.verify = verify_peer/,
     ],
     ['authentication is not a list or object', 'authentication = 5', /^authentication: got 5/],
+    [
+      'a trusted proxy CIDR that is not one',
+      'listeners.tcp.default { proxy_protocol = true, proxy_protocol_trusted_cidrs = ["10.0.0.0/8", "10.0.0.0/33"] }',
+      /^listeners\.tcp\.default\.proxy_protocol_trusted_cidrs\[1\]: "10\.0\.0\.0\/33" is not an IPv4 or IPv6 CIDR$/,
+    ],
+    [
+      'a trusted proxy CIDR on a gateway listener',
+      'gateway.stomp.listeners.tcp.default { proxy_protocol = true, proxy_protocol_trusted_cidrs = ["proxy.example"] }',
+      /^gateway\.stomp\.listeners\.tcp\.default\.proxy_protocol_trusted_cidrs\[0\]: "proxy\.example" is not an IPv4 or IPv6 CIDR$/,
+    ],
   ];
   for (const [name, text, expected] of cases) {
     test(name, () => {
