@@ -236,14 +236,14 @@ describe('Proxy Protocol deadlines (one timer per listener)', () => {
     try {
       const first = await open('first');
       const punctual = await open('punctual');
-      // Far enough apart that a late timer on a loaded machine cannot merge the two deadlines.
-      await new Promise((r) => setTimeout(r, 250));
-      const second = await open('second');
       // The punctual connection's header arrives in two reads, well before its deadline.
       const header = Buffer.from('PROXY TCP4 203.0.113.5 192.0.2.1 4000 1883\r\n');
       assert.equal(readers.get('punctual')!.take(header.subarray(0, 10)), undefined);
       assert.equal(readers.get('punctual')!.take(Buffer.concat([header.subarray(10), Buffer.from('x')]))?.toString(), 'x');
       assert.equal(punctual.meta.peerhost, '203.0.113.5');
+      // Far enough apart that a late timer on a loaded machine cannot merge the two deadlines.
+      await new Promise((r) => setTimeout(r, 250));
+      const second = await open('second');
       await new Promise((r) => setTimeout(r, 600));
       assert.deepEqual(refusals.map((r) => r.name), ['first', 'second']);
       const [a, b] = refusals as [(typeof refusals)[0], (typeof refusals)[0]];
