@@ -19,6 +19,7 @@ function problems(text: string, env: Record<string, string> = {}): string[] {
 describe('configuration: defaults', () => {
   test('an empty file gives the defaults, with tcp:default and ws:default on loopback', () => {
     const c = loadConfigText('');
+    // The shipped default of tcp:default, as documented; parsed only, no socket is opened.
     assert.equal(c.listeners.tcp['default']?.bind, '127.0.0.1:1883');
     assert.equal(c.listeners.ws['default']?.bind, '127.0.0.1:8083');
     assert.equal(c.listeners.ws['default']?.websocket.mqtt_path, '/mqtt');
@@ -113,7 +114,7 @@ describe('configuration: errors name the path, the value and what was expected',
 
 describe('configuration: environment overrides', () => {
   test('GATEHOUSE_LISTENERS__TCP__DEFAULT__BIND overrides the file', () => {
-    const c = loadConfigText('listeners.tcp.default.bind = "127.0.0.1:1883"', {
+    const c = loadConfigText('listeners.tcp.default.bind = "127.0.0.1:0"', {
       env: { GATEHOUSE_LISTENERS__TCP__DEFAULT__BIND: '127.0.0.1:11883' },
     });
     assert.equal(c.listeners.tcp['default']?.bind, '127.0.0.1:11883');
