@@ -94,28 +94,12 @@ export class AuthnService implements AuthenticationService {
     return this.chains.get(credential.listener) ?? this.chains.get(`${credential.protocol}:global`);
   }
 
-  /**
-   * Anonymous access when no chain applies: no chain run, no records built, and no
-   * latency observation (there is no decision work to time; the counters count it).
-   */
-  private decideWithoutChain(credential: ClientCredential): AuthnDecision | undefined {
-    if (credential.enable_authn !== true || this.selectChain(credential)) return undefined;
-    const m = this.metrics;
-    m.inc('client.authenticate');
-    m.inc('authentication.success');
-    m.inc('authentication.success.anonymous');
-    m.inc('client.auth.anonymous');
-    return ANONYMOUS;
-  }
-
   async authenticate(credential: ClientCredential): Promise<AuthnDecision> {
     return this.decide(credential);
   }
 
   /** The decision, synchronously unless an authenticator answered with a promise. */
   decide(credential: ClientCredential): AuthnDecision | Promise<AuthnDecision> {
-    const quick = this.decideWithoutChain(credential);
-    if (quick) return quick;
     const started = this.observers.size === 0 ? undefined : performance.now();
     const outcome = this.run(credential, false);
     if (outcome instanceof Promise) return outcome.then((o) => this.decided(credential, o, started));
@@ -123,7 +107,8 @@ export class AuthnService implements AuthenticationService {
   }
 
   private decided(credential: ClientCredential, outcome: Explanation, started: number | undefined): AuthnDecision {
-    if (started !== undefined) this.notify({ listener: credential.listener, ...outcome, ms: performance.now() - started });
+    // Anonymous access without a chain has no decision work to time (the counters count it).
+    if (started !== undefined && outcome !== NO_CHAIN) this.notify({ listener: credential.listener, ...outcome, ms: performance.now() - started });
     return withSteps(outcome);
   }
 
@@ -173,14 +158,20 @@ export class AuthnService implements AuthenticationService {
     }
     count('client.authenticate');
     const chain = this.selectChain(credential);
-    if (!chain) return this.explained(undefined, { decision: { allowed: true, anonymous: true, isSuperuser: false }, steps: [] }, count);
+    if (!chain) {
+      // Every client of a listener without a chain: one shared answer, nothing built per login.
+      count('authentication.success');
+      count('authentication.success.anonymous');
+      count('client.auth.anonymous');
+      return NO_CHAIN;
+    }
     const outcome = runChain(chain, credential, { timeoutMs: this.opts.timeoutMs, logger: this.opts.logger, dryRun });
     if (outcome instanceof Promise) return outcome.then((o) => this.explained(chain, o, count));
     return this.explained(chain, outcome, count);
   }
 
-  /** Counts the outcome of a run and says which chain made it. */
-  private explained(chain: Chain | undefined, outcome: ChainRun, count: (m: GlobalAuthnMetric) => void): Explanation {
+  /** Counts the outcome of a chain run and says which chain made it. */
+  private explained(chain: Chain, outcome: ChainRun, count: (m: GlobalAuthnMetric) => void): Explanation {
     const { decision } = outcome;
     if (decision.allowed) {
       count('authentication.success');
@@ -191,12 +182,17 @@ export class AuthnService implements AuthenticationService {
     } else {
       count('authentication.failure');
     }
-    return { chain: chain?.name ?? null, ...(chain ? {} : { note: 'no chain for this listener or protocol' }), ...outcome };
+    return { chain: chain.name, ...outcome };
   }
 }
 
-/** The decision for a client no chain applies to; shared, never mutated. */
-const ANONYMOUS: AuthnDecision = Object.freeze({ allowed: true, anonymous: true, isSuperuser: false }) as AuthnDecision;
+/** The run for a client no chain applies to; shared, never mutated. */
+const NO_CHAIN: Explanation = Object.freeze({
+  chain: null,
+  note: 'no chain for this listener or protocol',
+  steps: Object.freeze([]) as unknown as StepRecord[],
+  decision: Object.freeze({ allowed: true, anonymous: true, isSuperuser: false }) as AuthnDecision,
+});
 
 /** A refusal carries its steps, so the front's log line is the whole decision record. */
 function withSteps(outcome: { decision: AuthnDecision; steps: StepRecord[] }): AuthnDecision {
