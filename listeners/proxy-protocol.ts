@@ -89,6 +89,11 @@ export function parseProxyHeader(buf: Buffer, maxV2Payload = V2_MAX_PAYLOAD): Pa
   throw new ProxyProtocolError('missing', 'no Proxy Protocol header: the first bytes are neither "PROXY " nor the v2 signature');
 }
 
+/** True when buf begins like a PROXY header of either version (for telling one apart on a listener that expects none). */
+export function looksLikeProxyHeader(buf: Buffer): boolean {
+  return (buf.length >= 4 && startsLike(buf, V1_PREFIX)) || (buf.length >= V2_SIGNATURE.length && startsLike(buf, V2_SIGNATURE));
+}
+
 /** True when buf and the prefix agree on their common length (a byte loop: no views made on the connect path). */
 function startsLike(buf: Buffer, prefix: Buffer): boolean {
   const n = Math.min(buf.length, prefix.length);

@@ -3,6 +3,7 @@ import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../../listeners/types.js';
 import { peerCertAs, type PeerCertAsKind } from '../../listeners/identity/index.js';
+import { looksLikeProxyHeader } from '../../listeners/proxy-protocol.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
 import type { AuthzClient } from '../authz/types.js';
 import { connackReasonCode, v3ReturnCode } from './reason-codes.js';
@@ -238,11 +239,10 @@ function describeBadStart(buf: Buffer): string {
   const head = buf.subarray(0, 4).toString('latin1');
   if (/^(GET |POST|PUT |HEAD)/.test(head)) return 'HTTP request on an MQTT listener';
   if (buf[0] === 0x16) return 'TLS handshake on a plain MQTT listener';
-  if (head.startsWith('PROX') || buf.subarray(0, 12).equals(PROXY_V2_SIGNATURE)) return 'Proxy Protocol header on a listener without proxy_protocol';
+  if (looksLikeProxyHeader(buf)) return 'Proxy Protocol header on a listener without proxy_protocol';
   return `first packet is not CONNECT (first byte 0x${buf[0]!.toString(16).padStart(2, '0')})`;
 }
 
-const PROXY_V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
 /** The certificate (or PSK) field a `peer_cert_as_*` setting names, when the connection has it. */
 export function certField(meta: ConnectionMeta, kind: PeerCertAs): string | undefined {

@@ -52,6 +52,13 @@ describe('MQTT front: the first packet', () => {
     ['a PUBLISH before CONNECT', mqttPacket.generate({ cmd: 'publish', topic: 'a', payload: 'x', qos: 0, retain: false, dup: false }), /not CONNECT/],
     ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), /HTTP request/],
     ['a TLS ClientHello', Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5]), /TLS handshake/],
+    ['a PROXY v1 header on a listener without proxy_protocol', Buffer.from('PROXY TCP4 203.0.113.1 192.0.2.1 1000 1883\r\n'), /^Proxy Protocol header on a listener without proxy_protocol$/],
+    [
+      'a PROXY v2 header on a listener without proxy_protocol',
+      Buffer.from('0d0a0d0a000d0a515549540a2111000ccb007101c000020103e8075b', 'hex'),
+      /^Proxy Protocol header on a listener without proxy_protocol$/,
+    ],
+    ['bytes that only start like a v2 header', Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00]), /first packet is not CONNECT \(first byte 0x0d\)/],
     ['a bad remaining length', Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x01]), /malformed remaining length/],
     ['an oversized CONNECT', Buffer.from([0x10, 0xff, 0xff, 0x03]), /exceeds max_packet_size/],
     ['a CONNECT with a broken body', Buffer.from([0x10, 0x04, 0x00, 0x02, 0x41, 0x42]), /malformed CONNECT/],
