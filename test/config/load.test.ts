@@ -161,6 +161,7 @@ describe('configuration: environment overrides', () => {
 describe('configuration: the shipped file', () => {
   test('etc/gatehouse.conf is valid and binds loopback only', () => {
     const c = loadConfigFile('etc/gatehouse.conf', { env: {}, checks: configChecks() });
+    // What the shipped file says; parsed only, no socket is opened.
     assert.equal(c.listeners.tcp['default']?.bind, '127.0.0.1:1883');
     assert.equal(c.listeners.ws['default']?.bind, '127.0.0.1:8083');
   });
