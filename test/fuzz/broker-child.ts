@@ -51,6 +51,8 @@ const send = (reply: ChildReply): void => {
   process.send?.(reply);
 };
 
+/** aedes's map of connected clients (the `connectedClients` counter is reported next to it: the two can drift). */
+const clients = (): Record<string, unknown> => (node.broker.aedes as unknown as { clients: Record<string, unknown> }).clients;
 const gc = (globalThis as { gc?: () => void }).gc;
 
 async function settledHeap(): Promise<number> {
@@ -65,7 +67,15 @@ async function settledHeap(): Promise<number> {
 process.on('message', (msg: ChildRequest) => {
   if (msg.type === 'memory') {
     void settledHeap().then((heapUsed) =>
-      send({ type: 'memory', heapUsed, rss: process.memoryUsage().rss, gc: gc !== undefined, clients: node.broker.connectedClients }),
+      send({
+        type: 'memory',
+        heapUsed,
+        rss: process.memoryUsage().rss,
+        gc: gc !== undefined,
+        clients: Object.keys(clients()).length,
+        connectedCounter: node.broker.connectedClients,
+        clientIds: Object.keys(clients()).slice(0, 20),
+      }),
     );
   } else if (msg.type === 'logs') {
     send({ type: 'logs', counts: Object.fromEntries(counts), errors: [...recent] });

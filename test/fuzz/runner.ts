@@ -55,7 +55,11 @@ export interface RunOptions {
 export interface MemoryReading {
   heapUsed: number;
   rss: number;
+  /** Entries in aedes's client map. */
   clients: number;
+  /** aedes's `connectedClients` counter (should equal `clients`). */
+  connectedCounter: number;
+  clientIds: string[];
   gc: boolean;
 }
 

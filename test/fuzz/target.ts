@@ -16,7 +16,7 @@ export interface Ports {
 export type ChildRequest = { type: 'memory' } | { type: 'logs' } | { type: 'stop' };
 export type ChildReply =
   | { type: 'ready'; ports: Ports; dataDir: string }
-  | { type: 'memory'; heapUsed: number; rss: number; gc: boolean; clients: number }
+  | { type: 'memory'; heapUsed: number; rss: number; gc: boolean; clients: number; connectedCounter: number; clientIds: string[] }
   | { type: 'logs'; counts: Record<string, number>; errors: string[] };
 
 const CHILD = fileURLToPath(new URL('./broker-child.ts', import.meta.url));
@@ -186,7 +186,7 @@ export function topicProblem(topic: Buffer): string | undefined {
  * topic that is not well-formed UTF-8 is seen as the bytes the broker sent, not as U+FFFD.
  */
 class RawWatcher {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   closed = false;
   readonly problems: string[] = [];
   /** Well-formed topics received since the last barrier. */
