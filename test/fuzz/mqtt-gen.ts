@@ -218,7 +218,8 @@ export function validConnect(rng: Rng, version: MqttVersion): Buffer {
 function afterConnectPacket(rng: Rng, version: MqttVersion): Packet {
   const props = (owner: number): Segment[] => (version === 5 ? [{ k: 'props', props: validProps(rng, owner), owner }] : []);
   const id = u16(1 + rng.int(0xfffe));
-  switch (rng.pick([3, 3, 3, 3, 8, 10, 4, 5, 6, 7, 12, 14, 15])) {
+  // AUTH exists in MQTT 5 only
+  switch (rng.pick(version === 5 ? [3, 3, 3, 3, 8, 10, 4, 5, 6, 7, 12, 14, 15] : [3, 3, 3, 3, 8, 10, 4, 5, 6, 7, 12, 14])) {
     case 3: {
       const qos = rng.int(3);
       const retain = rng.chance(0.1) ? 1 : 0;

@@ -44,6 +44,8 @@ export interface RunOptions {
   fuzzers: Fuzzer[];
   /** Inputs per fuzzer (the whole run when durationMs is absent). */
   casesPerFuzzer?: number;
+  /** Inputs for a named fuzzer, instead of casesPerFuzzer. */
+  quotas?: Readonly<Record<string, number>>;
   durationMs?: number;
   batchSize?: number;
   concurrency?: number;
@@ -83,7 +85,7 @@ function subSeed(seed: number, name: string): number {
 }
 
 /** The well-behaved clients around the fuzz inputs: `#` watchers, a STOMP subscriber, fresh MQTT publishers. */
-class Bystanders {
+export class Bystanders {
   private barrier = 0;
   private stompSeen = new Set<string>();
   private stompProblem: string | undefined;
@@ -212,7 +214,7 @@ export async function runFuzz(opts: RunOptions): Promise<RunReport> {
   const streams = opts.fuzzers.map((f) => ({ fuzzer: f, rng: new Rng(subSeed(opts.seed, f.name)), made: 0 }));
   const report: RunReport = { seed: opts.seed, cases: {}, endings: {}, batches: 0, findings: [], seconds: 0 };
   const deadline = opts.durationMs === undefined ? Infinity : started + opts.durationMs;
-  const quota = opts.casesPerFuzzer ?? Infinity;
+  const quotaOf = (name: string): number => opts.quotas?.[name] ?? opts.casesPerFuzzer ?? Infinity;
   let by = await Bystanders.start();
   const trip = await by.roundTrip();
   if (trip.length > 0) throw new Error(`bystanders not working before any fuzz input: ${trip.join('; ')}`);
@@ -221,11 +223,11 @@ export async function runFuzz(opts: RunOptions): Promise<RunReport> {
   let baselineTaken = false;
   try {
     while (performance.now() < deadline) {
-      const open = streams.filter((s) => s.made < quota);
+      const open = streams.filter((s) => s.made < quotaOf(s.fuzzer.name));
       if (open.length === 0) break;
       const stream = open[turn++ % open.length]!;
       const batch: Pending[] = [];
-      for (let i = 0; i < batchSize && stream.made < quota; i++) {
+      for (let i = 0; i < batchSize && stream.made < quotaOf(stream.fuzzer.name); i++) {
         const caseIndex = stream.made++;
         try {
           batch.push({ fuzzer: stream.fuzzer.name, caseIndex, input: stream.fuzzer.next(stream.rng) });
