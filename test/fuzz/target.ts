@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import { connect } from '../helpers/mqtt-connect.js';
 
 /** The broker child's ports (see broker-child.ts). */
 export interface Ports {
@@ -264,18 +265,9 @@ class RawWatcher {
   }
 }
 
-/** Connects an mqtt.js client (no reconnects) and resolves on CONNACK. */
+/** Connects an mqtt.js client (no reconnects) to the broker child and resolves on CONNACK. */
 export function mqttConnect(port: number, options: IClientOptions): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    const client = mqtt.connect(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-    client.once('connect', () => {
-      client.off('error', reject);
-      client.on('error', () => undefined);
-      resolve(client);
-    });
-    client.once('error', reject);
-    client.once('close', () => reject(new Error('closed before CONNACK')));
-  });
+  return connect(`mqtt://127.0.0.1:${port}`, options);
 }
 
 /** The `#` subscribers kept connected through a run: mqtt.js v5, mqtt.js 3.1.1 and a raw v5 reader. */

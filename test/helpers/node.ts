@@ -8,6 +8,9 @@ import { loadConfigText } from '../../src/config/load.js';
 import { configChecks } from '../../src/checks.js';
 import { startGatehouse, type GatehouseNode } from '../../src/main.js';
 import type { AuthenticationService } from '../../src/authn/types.js';
+import { connect } from './mqtt-connect.js';
+
+export { connect };
 
 /** Log lines a test node wrote, parsed. */
 export class LogCapture {
@@ -76,24 +79,6 @@ export async function startTestNode(
       if (!opts.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Connects and resolves on CONNACK (rejects on refusal or error), no reconnects. */
-export function connect(url: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-    const onError = (err: Error) => {
-      client.end(true);
-      reject(err);
-    };
-    client.once('connect', () => {
-      client.off('error', onError);
-      client.on('error', () => undefined);
-      resolve(client);
-    });
-    client.once('error', onError);
-    client.once('close', () => reject(new Error('closed before CONNACK')));
-  });
 }
 
 /** The CONNACK code a refused client got (reasonCode for v5, returnCode for v3). */
