@@ -76,6 +76,16 @@ export class ApiMetrics {
         for (const r of node.transport.allProxyProtocolRefusals()) this.inc({ listener: r.listener, kind: r.kind }, r.count);
       },
     });
+    new Counter({
+      name: 'gatehouse_mqtt_protocol_errors_total',
+      help: 'MQTT clients disconnected after CONNACK for a malformed packet or a protocol error, by listener',
+      labelNames: ['listener'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of node.broker.protocolErrorCounts()) this.inc({ listener: r.listener }, r.count);
+      },
+    });
     const decisions = new Histogram({
       name: 'gatehouse_authentication_decision_seconds',
       help: 'time to an authentication decision, by listener, chain and result',

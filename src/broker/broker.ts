@@ -48,6 +48,7 @@ export interface MqttBrokerOptions {
 
 export class MqttBroker {
   private readonly expiryTimers = new Map<Client, NodeJS.Timeout>();
+  private readonly protocolErrors = new Map<string, number>();
 
   /** The client parsers' `parse` for their first bytes (see firstParseWith). */
   private readonly firstParse: ParseFn;
@@ -82,6 +83,7 @@ export class MqttBroker {
     aedes.on('clientReady', (client) => self!.onReady(client as GatehouseClient));
     aedes.on('clientDisconnect', (client) => self!.clearExpiry(client));
     aedes.on('connectionError', (client, err) => self!.onConnectionError(client as GatehouseClient, err));
+    aedes.on('clientError', (client, err) => self!.onClientError(client as GatehouseClient, err));
     return self;
   }
 
@@ -152,6 +154,7 @@ export class MqttBroker {
       request.authenticationMethod = props.authenticationMethod;
       request.authenticationData = props.authenticationData;
     }
+    if (packet.will) request.willTopic = packet.will.topic;
     this.opts.front.connect(client.conn as Duplex, meta, request, (outcome) => {
       decided = true;
       if (!outcome) {
@@ -200,6 +203,35 @@ export class MqttBroker {
       return;
     }
     this.opts.front.failed(meta, connectFailure(err.message));
+  }
+
+  /**
+   * aedes closed an accepted client on an error. A packet that broke the protocol (the
+   * parser's Malformed Packet / Protocol Error, a bad topic, a queue overflow) is logged once
+   * and counted per listener; a failing socket is only worth a debug line.
+   */
+  private onClientError(client: GatehouseClient, err: Error & { code?: string; reasonCode?: number }): void {
+    const meta = client[META];
+    if (!meta || typeof err.code === 'string') {
+      this.opts.logger.debug({ clientid: client.id, err: err.message }, 'client connection error');
+      return;
+    }
+    this.protocolErrors.set(meta.listenerId, (this.protocolErrors.get(meta.listenerId) ?? 0) + 1);
+    this.opts.logger.info(
+      {
+        listener: meta.listenerId,
+        peer: `${meta.peerhost}:${meta.peerport}`,
+        clientid: client.id,
+        reason: err.message,
+        ...(err.reasonCode !== undefined && client.version === 5 ? { reason_code: err.reasonCode } : {}),
+      },
+      'client disconnected: protocol error',
+    );
+  }
+
+  /** Clients closed for breaking the protocol after CONNACK, per listener. */
+  *protocolErrorCounts(): Generator<{ listener: string; count: number }> {
+    for (const [listener, count] of this.protocolErrors) yield { listener, count };
   }
 
   private onReady(client: GatehouseClient): void {

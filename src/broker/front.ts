@@ -35,6 +35,8 @@ export interface ConnectRequest {
   password?: Buffer | undefined;
   authenticationMethod?: string | undefined;
   authenticationData?: Buffer | undefined;
+  /** The Will Topic, when the CONNECT has a will (its UTF-8 is checked by the parser). */
+  willTopic?: string | undefined;
 }
 
 /**
@@ -98,6 +100,14 @@ export class MqttFront {
    * answered with a CONNACK and closed here, and `decided` gets undefined.
    */
   connect(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, decided: (outcome: ConnectAccepted | undefined) => void): void {
+    if (request.willTopic !== undefined) {
+      const invalid = invalidTopicName(request.willTopic);
+      if (invalid) {
+        this.refuseWill(stream, meta, request, invalid);
+        decided(undefined);
+        return;
+      }
+    }
     const settings = this.deps.settings();
     const certUsername = certField(meta, settings.peerCertAsUsername);
     const certClientid = certField(meta, settings.peerCertAsClientid);
@@ -148,6 +158,23 @@ export class MqttFront {
     closeWithConnack(stream, mqttPacket.generate({ cmd: 'connack', returnCode: 1, sessionPresent: false }, { protocolVersion: 4 }));
   }
 
+  /**
+   * A will whose topic is no Topic Name [MQTT-3.1.3-11], [MQTT-4.7.3-1], [MQTT-4.7.1-1]: CONNACK
+   * 0x90 (Topic Name invalid) on 5.0, as EMQX answers; 3.1/3.1.1 have no return code for it,
+   * so the connection is closed [MQTT-3.1.4-1]. The will is never stored.
+   */
+  private refuseWill(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, invalid: string): void {
+    const v5 = request.protocolVersion === 5;
+    this.logRefusal(meta, {
+      clientid: request.clientId,
+      username: request.username,
+      reason: `invalid will topic: ${invalid}`,
+      ...(v5 ? { reason_code: TOPIC_NAME_INVALID } : {}),
+    });
+    if (v5) closeWithConnack(stream, mqttPacket.generate({ cmd: 'connack', reasonCode: TOPIC_NAME_INVALID, sessionPresent: false }, { protocolVersion: 5 }));
+    else stream.destroy();
+  }
+
   private refuseDecision(
     stream: Duplex,
     meta: ConnectionMeta,
@@ -181,6 +208,18 @@ export class MqttFront {
 }
 
 const CONNECT_HEADER = 0x10;
+const TOPIC_NAME_INVALID = 0x90;
+
+/**
+ * Why `topic` cannot be a Topic Name, or undefined when it can: it must not be empty
+ * [MQTT-4.7.3-1] nor hold the wildcards `+` or `#` [MQTT-3.3.2-2]. (Its UTF-8 and U+0000 were
+ * checked by the parser [MQTT-1.5.4-1..2].)
+ */
+export function invalidTopicName(topic: string): string | undefined {
+  if (topic.length === 0) return 'empty topic';
+  if (topic.includes('+') || topic.includes('#')) return 'wildcard in a topic name';
+  return undefined;
+}
 /** MQTT 3.1, 3.1.1 and 5.0; the top bit (bridge mode) is ignored. */
 const SUPPORTED_LEVELS = new Set([3, 4, 5]);
 

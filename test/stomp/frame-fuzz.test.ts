@@ -192,5 +192,4 @@ it(`fuzz: ${CASES} random and mutated frames never escape StompFrameError or the
   for (const reason of ['ok', 'unknown_command', 'bad_header_line', 'bad_escape', 'too_many_headers', 'header_too_long', 'body_too_long', 'bad_content_length', 'missing_nul']) {
     assert.ok((reasons.get(reason) ?? 0) > 0, `fuzz corpus never produced ${reason}`);
   }
-  assert.ok(seconds < 20, `fuzz took ${seconds.toFixed(1)} s`);
 });
