@@ -20,7 +20,7 @@ const V5_CONNECT = '101000044d5154540502001e000003726570';
 const FIXED: readonly Regression[] = [
   {
     // issue #12 point 8: Response Topic 0x08 says 16 bytes, the property block holds 2 (crashed aedes/lib/handlers/publish.js)
-    name: 'MQTT 5 PUBLISH with a truncated Response Topic property [MQTT-1.5.4-1] [MQTT-2.2.2-1]',
+    name: 'MQTT 5 PUBLISH with a truncated Response Topic property (a Malformed Packet, MQTT 5 §1.5.4, §2.2.2.2)',
     port: 'mqtt',
     hex: `${V5_CONNECT}300a000470712f6503080010`,
   },
@@ -29,6 +29,24 @@ const FIXED: readonly Regression[] = [
     name: 'MQTT 5 PUBLISH with a truncated Content Type property',
     port: 'mqtt',
     hex: `${V5_CONNECT}300a000470712f6103030010`,
+  },
+];
+
+/**
+ * STILL OPEN — these fail until the broker is fixed (a real bug each, found by `npm run fuzz` after
+ * the mqtt-packet patch). While one is open the suite's fuzz run leaves its input out
+ * (fuzzers.ts, `KNOWN_BUGS_LEFT_OUT`); `npm run fuzz -- --known-bugs` generates it again.
+ */
+const OPEN: readonly Regression[] = [
+  {
+    // A valid v5 CONNECT whose will carries Will Delay Interval 5 (session expiry 0, so the will goes out
+    // when the connection drops). aedes copies every will property into the PUBLISH it sends subscribers,
+    // 0x18 included: a property a PUBLISH must not carry (MQTT 5 §2.2.2.2, §3.3.2.3), so each v5 subscriber
+    // gets a malformed packet (mqtt.js: "Property willDelayInterval is not allowed in publish", and it
+    // loses the packet after it).
+    name: 'OPEN BUG: a will with a Will Delay Interval reaches v5 subscribers with property 0x18 in the PUBLISH',
+    port: 'mqtt',
+    hex: '102100044d5154540506000000000277640518000000050007667a2f77696c6c000177',
   },
 ];
 
@@ -41,9 +59,12 @@ describe('fuzz regressions (real sockets)', () => {
     await by.stop();
   });
 
-  for (const r of FIXED) {
+  for (const r of [...FIXED, ...OPEN]) {
     test(r.name, async () => {
-      if (!by.broker.alive) by = await Bystanders.start();
+      if (!by.broker.alive || by.problems().length > 0) {
+        await by.stop().catch(() => undefined);
+        by = await Bystanders.start();
+      }
       await sendInput(by.broker.ports[r.port], [Buffer.from(r.hex, 'hex')]);
       assert.deepEqual(await by.roundTrip(), [], `input ${r.hex}`);
     });

@@ -167,7 +167,7 @@ export function sendInput(port: number, writes: readonly Buffer[], quietMs = 25)
 /**
  * Why a delivered topic name is forbidden, or undefined: MQTT 5 [MQTT-1.5.4-1] (well-formed
  * UTF-8), [MQTT-1.5.4-2] (no U+0000), [MQTT-3.3.2-2] (no wildcards in a topic name), and a
- * PUBLISH to a subscriber always names its topic (an alias it never set would be [MQTT-3.3.2-7]).
+ * topic name is never empty [MQTT-4.7.3-1] (the raw watcher sets no Topic Alias Maximum, so every PUBLISH names its topic).
  */
 export function topicProblem(topic: Buffer): string | undefined {
   let text: string;
@@ -179,6 +179,38 @@ export function topicProblem(topic: Buffer): string | undefined {
   if (text.includes('\u0000')) return 'holds U+0000 [MQTT-1.5.4-2]';
   if (/[+#]/.test(text)) return 'holds a wildcard [MQTT-3.3.2-2]';
   if (text.length === 0) return 'empty topic name [MQTT-4.7.3-1]';
+  return undefined;
+}
+
+/** Value sizes of the properties a PUBLISH may carry (MQTT 5 §3.3.2.3); -1: two-byte length prefix, -2: a pair, 0: varint. */
+const PUBLISH_PROPERTIES: ReadonlyMap<number, number> = new Map([
+  [0x01, 1], [0x02, 4], [0x03, -1], [0x08, -1], [0x09, -1], [0x0b, 0], [0x23, 2], [0x26, -2],
+]);
+
+/** Why the properties at the start of `rest` (a QoS 0 PUBLISH after its topic) are not ones a broker may send, or undefined. */
+function publishPropertiesProblem(rest: Buffer): string | undefined {
+  let len = 0;
+  let i = 0;
+  for (let mult = 1; ; mult *= 128, i++) {
+    if (i >= 4 || i >= rest.length) return 'property length is not a valid variable byte integer';
+    len += (rest[i]! & 0x7f) * mult;
+    if ((rest[i]! & 0x80) === 0) break;
+  }
+  let at = i + 1;
+  const end = at + len;
+  if (end > rest.length) return 'property length runs past the packet';
+  const seen = new Set<number>();
+  while (at < end) {
+    const id = rest[at++]!;
+    const size = PUBLISH_PROPERTIES.get(id);
+    if (size === undefined) return `property 0x${id.toString(16)} is not allowed on PUBLISH (MQTT 5 §2.2.2.2, §3.3.2.3)`;
+    if (seen.has(id) && id !== 0x26 && id !== 0x0b) return `property 0x${id.toString(16)} given twice`;
+    seen.add(id);
+    if (size > 0) at += size;
+    else if (size === 0) while (at < end && (rest[at++]! & 0x80) !== 0);
+    else for (let n = size === -2 ? 2 : 1; n > 0; n--) at += 2 + (at + 1 < end ? rest.readUInt16BE(at) : 0);
+    if (at > end) return `property 0x${id.toString(16)} runs past the property block`;
+  }
   return undefined;
 }
 
@@ -255,6 +287,8 @@ class RawWatcher {
         const problem = tlen + 2 > body.length ? 'topic length runs past the packet' : topicProblem(topic);
         if (problem) this.problems.push(`raw v5 watcher got topic ${topic.toString('hex')}: ${problem}`);
         else this.seen.add(topic.toString('utf8'));
+        const propsProblem = problem ? undefined : publishPropertiesProblem(body.subarray(2 + tlen));
+        if (propsProblem) this.problems.push(`raw v5 watcher got a PUBLISH on ${topic.toString('utf8')} ${body.toString('hex')}: ${propsProblem}`);
       }
       this.buf = this.buf.subarray(i + 1 + len);
     }
@@ -283,6 +317,8 @@ export class Watchers {
       this.seen.set(name, new Set());
       client.on('message', (topic, _payload, packet: IPublishPacket) => this.onMessage(name, topic, packet));
       client.on('close', () => this.problems.push(`${name} watcher was disconnected by the broker`));
+      // mqtt.js reports a packet its parser refuses as an error event (and may lose its framing).
+      client.on('error', (err) => this.problems.push(`${name} watcher could not read what the broker sent: ${err.message}`));
       client.on('disconnect', (p) => this.problems.push(`${name} watcher got DISCONNECT ${p.reasonCode ?? ''}`));
     }
   }
@@ -325,7 +361,11 @@ export class Watchers {
     const deadline = Date.now() + timeoutMs;
     const sets = [...this.seen.values(), this.raw.seen];
     while (!sets.every((s) => topics.every((t) => s.has(t)))) {
-      if (Date.now() > deadline) throw new Error(`watchers did not all receive ${topics.join(', ')} within ${timeoutMs} ms`);
+      if (Date.now() > deadline) {
+        const names = [...this.seen.keys(), 'raw v5'];
+        const missing = sets.map((s, i) => `${names[i]}: ${topics.filter((t) => !s.has(t)).join(', ') || 'all'}`);
+        throw new Error(`watchers did not all receive the round trip within ${timeoutMs} ms (missing ${missing.join('; ')})`);
+      }
       if (this.allProblems.length > 0) return;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
