@@ -225,7 +225,9 @@ export async function runFuzz(opts: RunOptions): Promise<RunReport> {
     while (performance.now() < deadline) {
       const open = streams.filter((s) => s.made < quotaOf(s.fuzzer.name));
       if (open.length === 0) break;
-      const stream = open[turn++ % open.length]!;
+      // The stream furthest behind its quota goes next (so a time bound keeps the quotas' proportions); without quotas, in turn.
+      const behind = (x: (typeof open)[number]) => x.made / quotaOf(x.fuzzer.name);
+      const stream = open.reduce((a, b) => (behind(b) < behind(a) ? b : a), open[turn++ % open.length]!);
       const batch: Pending[] = [];
       for (let i = 0; i < batchSize && stream.made < quotaOf(stream.fuzzer.name); i++) {
         const caseIndex = stream.made++;
