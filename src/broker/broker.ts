@@ -154,7 +154,11 @@ export class MqttBroker {
       request.authenticationMethod = props.authenticationMethod;
       request.authenticationData = props.authenticationData;
     }
-    if (packet.will) request.willTopic = packet.will.topic;
+    if (packet.will) {
+      request.willTopic = packet.will.topic;
+      const responseTopic = packet.will.properties?.responseTopic;
+      if (responseTopic !== undefined) request.willResponseTopic = responseTopic;
+    }
     this.opts.front.connect(client.conn as Duplex, meta, request, (outcome) => {
       decided = true;
       if (!outcome) {

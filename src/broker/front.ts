@@ -37,6 +37,8 @@ export interface ConnectRequest {
   authenticationData?: Buffer | undefined;
   /** The Will Topic, when the CONNECT has a will (its UTF-8 is checked by the parser). */
   willTopic?: string | undefined;
+  /** The will's Response Topic (MQTT 5), which must be a Topic Name too [MQTT-3.3.2-13], [MQTT-3.3.2-14]. */
+  willResponseTopic?: string | undefined;
 }
 
 /**
@@ -101,7 +103,9 @@ export class MqttFront {
    */
   connect(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, decided: (outcome: ConnectAccepted | undefined) => void): void {
     if (request.willTopic !== undefined) {
-      const invalid = invalidTopicName(request.willTopic);
+      const invalid =
+        invalidTopicName(request.willTopic) ??
+        (request.willResponseTopic !== undefined ? invalidTopicName(request.willResponseTopic)?.replace(/^/, 'Response Topic: ') : undefined);
       if (invalid) {
         this.refuseWill(stream, meta, request, invalid);
         decided(undefined);
