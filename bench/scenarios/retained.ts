@@ -9,7 +9,7 @@ import { retainedSubscribe } from '../workloads/retained-subscribe.js';
  * alone). Seeded in-process through each broker's persistence (`storeRetained`), laid out
  * as 1 000 sites × 100 devices × 10 metrics (bench/brokers/retained-seed.ts).
  *
- * Bare aedes scans every retained topic once per filter of a SUBSCRIBE (about 0.2 s per
+ * Bare aedes scans every retained topic once per filter of a SUBSCRIBE (about 0.66 s per
  * filter at 1 000 000 here), so its 1 000 000 side measures a few SUBSCRIBEs only:
  * per-side workloads with the same unit. Its scenarios have no target; they show where
  * Gatehouse started from.
