@@ -5,6 +5,7 @@ import type { AedesPublishPacket } from 'aedes';
 import { RetainedIndex } from '../../src/broker/retained.js';
 import { GatehousePersistence } from '../../src/broker/persistence.js';
 import { startTestNode, connect, endClient, publish, type TestNode } from '../helpers/node.js';
+import { prng } from '../helpers/prng.js';
 
 /** An independent reading of the MQTT matching rules, level by level, for comparison. */
 function bruteMatches(filter: string, topic: string): boolean {
@@ -18,18 +19,6 @@ function bruteMatches(filter: string, topic: string): boolean {
     if (f[i] !== '+' && f[i] !== t[i]) return false;
   }
   return f.length === t.length;
-}
-
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const WORDS = ['a', 'b', 'c', '', '$SYS', '$x', 'a$'];
@@ -80,7 +69,7 @@ describe('RetainedIndex (topic trie) against a brute-force matcher', () => {
   });
 
   test('randomised (seed 12): sets, replacements and deletions match a Map scanned with the brute-force matcher', () => {
-    const rnd = seeded(12);
+    const rnd = prng(12);
     const index = new RetainedIndex<string>();
     const model = new Map<string, string>();
     for (let round = 0; round < 40; round++) {
@@ -105,7 +94,7 @@ describe('RetainedIndex (topic trie) against a brute-force matcher', () => {
   });
 
   test('deleting everything prunes every branch (a later # walks nothing)', () => {
-    const rnd = seeded(7);
+    const rnd = prng(7);
     const index = new RetainedIndex<string>();
     const topics = new Set<string>();
     for (let i = 0; i < 500; i++) topics.add(randomTopic(rnd));
