@@ -5,6 +5,7 @@ import { allowAllButSys, type AuthorizationService, type AuthzDecision, type Aut
 import type { ClientSession } from './session.js';
 import type { ConnectionHandler, ConnectionMeta } from '../../listeners/types.js';
 import type { ConnectRequest, MqttFront } from './front.js';
+import { GatehousePersistence } from './persistence.js';
 
 /**
  * The one file that knows aedes's hook shapes. aedes owns sessions, QoS, retained
@@ -65,6 +66,7 @@ export class MqttBroker {
       maxTopicLevels: opts.maxTopicLevels ?? 100,
       maximumPacketSize: opts.maxPacketSize ?? 0,
       sessionExpiryIntervalLimit: opts.sessionExpiryLimitSeconds ?? 0,
+      persistence: new GatehousePersistence(), // retained messages indexed by topic (persistence.ts)
       preConnect: (client, packet, done) => self!.onPreConnect(client as GatehouseClient, packet, done),
       authenticate: (client, _u, _p, done) => self!.onAuthenticate(client as GatehouseClient, done),
       authorizePublish: (client, packet, done) => self!.onPublish(client as GatehouseClient | null, packet, done),
