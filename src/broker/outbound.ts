@@ -54,6 +54,9 @@ export interface OutboundPacket {
 
 type Deliver = (packet: OutboundPacket, cb: () => void) => void;
 
+/** On a client once `watch` has seen it: its bound, or null when its listener has no limits. */
+const BOUND = Symbol('gatehouse.outbound');
+
 /** The parts of an aedes client (lib/client.js, 2.0.0-beta.1) a bound uses. */
 export interface DeliveringClient {
   readonly id: string | null;
@@ -62,6 +65,7 @@ export interface DeliveringClient {
   deliver0: Deliver;
   deliverQoS: Deliver;
   close(): void;
+  [BOUND]?: ClientBound | null;
 }
 
 export interface OutboundOptions {
@@ -74,7 +78,6 @@ export interface OutboundOptions {
 
 export class Outbound {
   readonly counters = new KeyedMetrics<OutboundMetric>(OUTBOUND_METRICS);
-  private readonly watched = new WeakSet<DeliveringClient>();
   /** mqemitter callbacks due on the next turn, and the array the previous turn used. */
   private due: Array<() => void> = [];
   private spare: Array<() => void> = [];
@@ -99,11 +102,11 @@ export class Outbound {
    * later calls for the same client do nothing.
    */
   watch(client: DeliveringClient, listenerId: string): void {
-    if (this.watched.has(client)) return;
-    this.watched.add(client);
+    if (client[BOUND] !== undefined) return;
     const limits = this.opts.limits(listenerId);
-    if (!limits) return;
-    const bound = new ClientBound(this, client, listenerId, limits, this.counters.of(listenerId));
+    const bound = limits ? new ClientBound(this, client, listenerId, limits, this.counters.of(listenerId)) : null;
+    client[BOUND] = bound;
+    if (!bound) return;
     client.deliver0 = (packet, cb) => bound.deliver0(packet, cb);
     client.deliverQoS = (packet, cb) => bound.deliverQoS(packet, cb);
   }
