@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import type { EventEmitter } from 'node:events';
 import tls from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,45 +55,31 @@ class StuckSubscriber {
   }
 
   static tcp(port: number, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
-    return StuckSubscriber.socket(net.connect(port, '127.0.0.1'), 'connect', clientId, filter, qos);
+    return StuckSubscriber.overSocket(net.connect(port, '127.0.0.1'), 'connect', clientId, filter, qos);
   }
 
   static tls(port: number, ca: Buffer, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
-    return StuckSubscriber.socket(tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca }), 'secureConnect', clientId, filter, qos);
-  }
-
-  private static async socket(socket: net.Socket, ready: string, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
-    await new Promise<void>((resolve, reject) => socket.once(ready, resolve).once('error', reject));
-    const s = new StuckSubscriber(
-      (b) => socket.write(b),
-      () => socket.pause(),
-      () => socket.resume(),
-      () => socket.destroy(),
-    );
-    socket.on('data', (chunk: Buffer) => s.parser.parse(chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => (s.closed = true));
-    await s.start(clientId, filter, qos);
-    return s;
+    return StuckSubscriber.overSocket(tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca }), 'secureConnect', clientId, filter, qos);
   }
 
   static async ws(url: string, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
     const ws = new WebSocket(url, 'mqtt');
     await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    const s = new StuckSubscriber(
-      (b) => ws.send(b),
-      () => ws.pause(),
-      () => ws.resume(),
-      () => ws.terminate(),
-    );
-    ws.on('message', (data: Buffer) => s.parser.parse(data));
-    ws.on('error', () => undefined);
-    ws.on('close', () => (s.closed = true));
-    await s.start(clientId, filter, qos);
-    return s;
+    const s = new StuckSubscriber((b) => ws.send(b), () => ws.pause(), () => ws.resume(), () => ws.terminate());
+    return s.start(ws, 'message', clientId, filter, qos);
   }
 
-  private async start(clientId: string, filter: string, qos: 0 | 1): Promise<void> {
+  private static async overSocket(socket: net.Socket, ready: string, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
+    await new Promise<void>((resolve, reject) => socket.once(ready, resolve).once('error', reject));
+    const s = new StuckSubscriber((b) => socket.write(b), () => socket.pause(), () => socket.resume(), () => socket.destroy());
+    return s.start(socket, 'data', clientId, filter, qos);
+  }
+
+  /** Reads `data` events of `source` (a socket or a WebSocket), then CONNECT, SUBSCRIBE, and stops reading. */
+  private async start(source: EventEmitter, data: string, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
+    source.on(data, (chunk: Buffer) => this.parser.parse(chunk));
+    source.on('error', () => undefined);
+    source.on('close', () => (this.closed = true));
     const connack = this.next();
     this.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 }));
     assert.equal((await connack).cmd, 'connack');
@@ -100,6 +87,7 @@ class StuckSubscriber {
     this.send(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos }] }));
     assert.equal((await suback).cmd, 'suback');
     this.pause();
+    return this;
   }
 
   private next(): Promise<Packet> {
@@ -181,6 +169,43 @@ async function measure(pub: MqttClient, healthy: MqttClient, topic: string, qos:
   }
 }
 
+/**
+ * Publishes 600 numbered 32 KiB messages to `topic` while `s` is stuck, checks some were
+ * dropped (`metric`), lets `s` read again, and checks it got every one not dropped: received +
+ * dropped = published. Returns how many were published.
+ */
+async function publishThenRead(node: TestNode, pub: MqttClient, s: StuckSubscriber, topic: string, qos: 0 | 1, metric: OutboundMetric): Promise<number> {
+  const before = counter(node, 'tcp:default', metric);
+  const m = 600;
+  for (let i = 0; i < m; i++) {
+    pub.publish(topic, payload(i, 32 * 1024), { qos });
+    if (i % 20 === 19) await sleep(5);
+  }
+  // Every message has reached the broker once a QoS 1 one sent behind them is acknowledged.
+  await new Promise<void>((resolve, reject) => pub.publish('other/end', 'x', { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+  await sleep(50);
+  const dropped = counter(node, 'tcp:default', metric) - before;
+  assert.ok(dropped > 0, `some messages were dropped (${metric})`);
+  s.resume();
+  await waitFor('the stuck subscriber to read what it was sent', () => s.received.length + dropped >= m);
+  await sleep(100);
+  assert.equal(s.received.length + dropped, m, 'received + dropped = published');
+  return m;
+}
+
+/** Small marks everywhere; tcp:default waits long, the others close (or keep, tcp:keep) after 400 ms. */
+function deadlineConfig(certs: DevCertPaths): string {
+  const ssl = `ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${certs.caCert}" }`;
+  return [
+    `listeners.ssl.default { bind = "127.0.0.1:0", ${ssl}, tcp_options { high_watermark = "64KB", send_timeout = "400ms" } }`,
+    'listeners.tcp.default.tcp_options { high_watermark = "64KB", send_timeout = "120s" }',
+    'listeners.tcp.fast { bind = "127.0.0.1:0", tcp_options { high_watermark = "64KB", send_timeout = "400ms" } }',
+    'listeners.tcp.keep { bind = "127.0.0.1:0", tcp_options { high_watermark = "64KB", send_timeout = "400ms", send_timeout_close = false } }',
+    'listeners.ws.default.tcp_options { high_watermark = "64KB", send_timeout = "400ms" }',
+    'mqtt.max_mqueue_len = 20',
+  ].join('\n');
+}
+
 describe('a slow consumer never slows anyone else', () => {
   for (const qos of [0, 1] as const) {
     test(`QoS ${qos}: the healthy subscriber keeps every message and its rate next to a stuck one`, async (t) => {
@@ -236,22 +261,12 @@ describe('a slow consumer never slows anyone else', () => {
   }
 
   describe('drops, queue and deadline', () => {
-    let node: TestNode;
-    let dir: string;
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-slow-'));
     let certs: DevCertPaths;
+    let node: TestNode;
     before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'gatehouse-slow-'));
       certs = await generateDevCertificates(dir);
-      node = await startTestNode(
-        [
-          `listeners.ssl.default { bind = "127.0.0.1:0", ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${certs.caCert}" }, tcp_options { high_watermark = "64KB", send_timeout = "400ms" } }`,
-          'listeners.tcp.default.tcp_options { high_watermark = "64KB", send_timeout = "120s" }',
-          'listeners.tcp.fast { bind = "127.0.0.1:0", tcp_options { high_watermark = "64KB", send_timeout = "400ms" } }',
-          'listeners.tcp.keep { bind = "127.0.0.1:0", tcp_options { high_watermark = "64KB", send_timeout = "400ms", send_timeout_close = false } }',
-          'listeners.ws.default.tcp_options { high_watermark = "64KB", send_timeout = "400ms" }',
-          'mqtt.max_mqueue_len = 20',
-        ].join('\n'),
-      );
+      node = await startTestNode(deadlineConfig(certs));
     });
     after(async () => {
       await node?.stop();
@@ -261,21 +276,7 @@ describe('a slow consumer never slows anyone else', () => {
     test('QoS 0: what a stuck subscriber misses is counted, exactly', async () => {
       const pub = await connect(node.url(), { clientId: 'b-pub' });
       const s = await StuckSubscriber.tcp(node.port(), 'b-stuck', 'b/#', 0);
-      const before = counter(node, 'tcp:default', 'delivery.dropped.qos0_msg');
-      const m = 600;
-      for (let i = 0; i < m; i++) {
-        pub.publish('b/x', payload(i, 32 * 1024), { qos: 0 });
-        if (i % 20 === 19) await sleep(5);
-      }
-      // Every message has reached the broker once a QoS 1 one sent behind them is acknowledged.
-      await new Promise<void>((resolve, reject) => pub.publish('other/end', 'x', { qos: 1 }, (err) => (err ? reject(err) : resolve())));
-      await sleep(50);
-      const dropped = counter(node, 'tcp:default', 'delivery.dropped.qos0_msg') - before;
-      assert.ok(dropped > 0, 'some messages were dropped');
-      s.resume();
-      await waitFor('the stuck subscriber to read what it was sent', () => s.received.length + dropped >= m);
-      await sleep(100);
-      assert.equal(s.received.length + dropped, m, 'received + dropped = published');
+      await publishThenRead(node, pub, s, 'b/x', 0, 'delivery.dropped.qos0_msg');
       assert.ok(s.received.every((v, i) => i === 0 || v > s.received[i - 1]!), 'in order');
       assert.equal(s.closed, false);
       s.destroy();
@@ -285,22 +286,8 @@ describe('a slow consumer never slows anyone else', () => {
     test('QoS 1: the queue keeps the newest max_mqueue_len, drops the oldest (counted), resumes in order', async () => {
       const pub = await connect(node.url(), { clientId: 'c-pub' });
       const s = await StuckSubscriber.tcp(node.port(), 'c-stuck', 'c/#', 1);
-      const before = counter(node, 'tcp:default', 'delivery.dropped.queue_full');
-      const m = 600;
-      const acked: Array<Promise<void>> = [];
-      for (let i = 0; i < m; i++) {
-        acked.push(new Promise((resolve, reject) => pub.publish('c/x', payload(i, 32 * 1024), { qos: 1 }, (err) => (err ? reject(err) : resolve()))));
-        if (i % 20 === 19) await sleep(5);
-      }
-      await Promise.all(acked);
-      await sleep(50);
-      const dropped = counter(node, 'tcp:default', 'delivery.dropped.queue_full') - before;
-      assert.ok(dropped > 0, 'the queue overflowed');
-      s.resume();
-      await waitFor('the stuck subscriber to read what it was sent', () => s.received.length + dropped >= m);
-      await sleep(100);
+      const m = await publishThenRead(node, pub, s, 'c/x', 1, 'delivery.dropped.queue_full');
       const got = s.received;
-      assert.equal(got.length + dropped, m, 'received + dropped from the queue = published');
       // What was written before the mark, from the first message on; then the queue: the last 20.
       const tail = got.slice(-20);
       assert.deepEqual(tail, Array.from({ length: 20 }, (_, i) => m - 20 + i), 'the queue held the newest max_mqueue_len messages');
