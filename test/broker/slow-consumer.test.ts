@@ -54,8 +54,9 @@ class StuckSubscriber {
     });
   }
 
-  static tcp(port: number, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
-    return StuckSubscriber.overSocket(net.connect(port, '127.0.0.1'), 'connect', clientId, filter, qos);
+  /** With `clean = false` a persistent session; with `filter = ''` it subscribes to nothing (a session resumed). */
+  static tcp(port: number, clientId: string, filter: string, qos: 0 | 1, clean = true): Promise<StuckSubscriber> {
+    return StuckSubscriber.overSocket(net.connect(port, '127.0.0.1'), 'connect', clientId, filter, qos, clean);
   }
 
   static tls(port: number, ca: Buffer, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
@@ -69,20 +70,21 @@ class StuckSubscriber {
     return s.start(ws, 'message', clientId, filter, qos);
   }
 
-  private static async overSocket(socket: net.Socket, ready: string, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
+  private static async overSocket(socket: net.Socket, ready: string, clientId: string, filter: string, qos: 0 | 1, clean = true): Promise<StuckSubscriber> {
     await new Promise<void>((resolve, reject) => socket.once(ready, resolve).once('error', reject));
     const s = new StuckSubscriber((b) => socket.write(b), () => socket.pause(), () => socket.resume(), () => socket.destroy());
-    return s.start(socket, 'data', clientId, filter, qos);
+    return s.start(socket, 'data', clientId, filter, qos, clean);
   }
 
   /** Reads `data` events of `source` (a socket or a WebSocket), then CONNECT, SUBSCRIBE, and stops reading. */
-  private async start(source: EventEmitter, data: string, clientId: string, filter: string, qos: 0 | 1): Promise<StuckSubscriber> {
+  private async start(source: EventEmitter, data: string, clientId: string, filter: string, qos: 0 | 1, clean = true): Promise<StuckSubscriber> {
     source.on(data, (chunk: Buffer) => this.parser.parse(chunk));
     source.on('error', () => undefined);
     source.on('close', () => (this.closed = true));
     const connack = this.next();
-    this.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 }));
+    this.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean, clientId, keepalive: 0 }));
     assert.equal((await connack).cmd, 'connack');
+    if (filter === '') return this;
     const suback = this.next();
     this.send(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos }] }));
     assert.equal((await suback).cmd, 'suback');
@@ -295,6 +297,23 @@ describe('a slow consumer never slows anyone else', () => {
       assert.deepEqual(head, Array.from({ length: head.length }, (_, i) => i), 'before the queue: every message from the first, in order');
       assert.equal(s.closed, false);
       s.destroy();
+      await endClient(pub);
+    });
+
+    test('QoS 1, persistent session: what the live queue dropped is still in the session, sent on the next connection', async () => {
+      const pub = await connect(node.url(), { clientId: 'p-pub' });
+      const s = await StuckSubscriber.tcp(node.port(), 'p-stuck', 'p/#', 1, false);
+      const m = await publishThenRead(node, pub, s, 'p/x', 1, 'delivery.dropped.queue_full');
+      const live = s.received;
+      assert.ok(live.every((v, i) => i === 0 || v > live[i - 1]!), 'in order on the live connection');
+      s.destroy();
+      await waitFor('aedes to forget the first connection', () => !(node.node.broker.aedes as unknown as { clients: Record<string, unknown> }).clients['p-stuck']);
+      const again = await StuckSubscriber.tcp(node.port(), 'p-stuck', '', 1, false);
+      await waitFor('the stored messages', () => new Set([...live, ...again.received]).size >= m);
+      const later = again.received;
+      assert.deepEqual(later, [...later].sort((a, b) => a - b), 'the stored ones in order');
+      assert.deepEqual(new Set([...live, ...later]).size, m, 'every message reached the session once live or stored');
+      again.destroy();
       await endClient(pub);
     });
 
