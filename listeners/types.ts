@@ -70,6 +70,16 @@ export interface ConnectionHandler {
   readonly readsProxyHeader?: boolean;
 }
 
+/** A listener's `tcp_options` for outbound data, parsed (src/broker/outbound.ts applies them). */
+export interface SendLimits {
+  /** `high_watermark`: buffered outbound bytes past which the connection is a slow consumer. */
+  readonly highWatermark: number;
+  /** `send_timeout`: how long a connection over its mark may flush nothing. */
+  readonly sendTimeoutMs: number;
+  /** `send_timeout_close`: close a connection stuck past `send_timeout`. */
+  readonly sendTimeoutClose: boolean;
+}
+
 export interface WebsocketSpec {
   path: string;
   subprotocols: string[];
@@ -90,6 +100,8 @@ export interface ListenerSpec {
   noDelay: boolean;
   backlog: number;
   proxyProtocol?: { timeoutMs: number; trustedCidrs: string[] };
+  /** Bounds on each connection's outbound data (MQTT listeners' `tcp_options`). */
+  send?: SendLimits;
   ssl?: SslOptions;
   websocket?: WebsocketSpec;
 }

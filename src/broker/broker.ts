@@ -6,6 +6,7 @@ import type { ClientSession } from './session.js';
 import type { ConnectionHandler, ConnectionMeta } from '../../listeners/types.js';
 import type { ConnectRequest, MqttFront } from './front.js';
 import { GatehousePersistence } from './persistence.js';
+import { Outbound, type DeliveringClient, type OutboundOptions } from './outbound.js';
 
 /**
  * The one file that knows aedes's hook shapes. aedes owns sessions, QoS, retained
@@ -45,6 +46,8 @@ export interface MqttBrokerOptions {
   maxClientIdLength?: number;
   maxTopicLevels?: number;
   sessionExpiryLimitSeconds?: number;
+  /** Bounds each subscriber's outbound data (`tcp_options.high_watermark`, `mqtt.max_mqueue_len`). */
+  outbound?: OutboundOptions;
 }
 
 export class MqttBroker {
@@ -53,9 +56,12 @@ export class MqttBroker {
 
   /** The client parsers' `parse` for their first bytes (see firstParseWith). */
   private readonly firstParse: ParseFn;
+  /** Slow consumers' bounds and counters (src/broker/outbound.ts). */
+  readonly outbound: Outbound | undefined;
 
   private constructor(readonly aedes: Aedes, private readonly opts: MqttBrokerOptions) {
     this.firstParse = firstParseWith(opts.front);
+    this.outbound = opts.outbound && new Outbound(opts.outbound);
   }
 
   static async create(opts: MqttBrokerOptions): Promise<MqttBroker> {
@@ -67,6 +73,8 @@ export class MqttBroker {
       maximumPacketSize: opts.maxPacketSize ?? 0,
       sessionExpiryIntervalLimit: opts.sessionExpiryLimitSeconds ?? 0,
       persistence: new GatehousePersistence(), // retained messages indexed by topic (persistence.ts)
+      // Stuck subscribers are closed by the listener's send_timeout (outbound.ts), not by aedes's drain timer.
+      ...(opts.outbound ? { drainTimeout: 2 ** 31 - 1 } : {}),
       preConnect: (client, packet, done) => self!.onPreConnect(client as GatehouseClient, packet, done),
       authenticate: (client, _u, _p, done) => self!.onAuthenticate(client as GatehouseClient, done),
       authorizePublish: (client, packet, done) => self!.onPublish(client as GatehouseClient | null, packet, done),
@@ -294,6 +302,8 @@ export class MqttBroker {
       done(new Error('no session'));
       return;
     }
+    // Before aedes takes the client's delivery functions for this subscription.
+    this.outbound?.watch(client as unknown as DeliveringClient, session.meta.listenerId);
     const authz = this.opts.authz();
     if (authz === allowAllButSys) {
       if (session.mountpoint) sub.topic = mountFilter(session.mountpoint, sub.topic);
