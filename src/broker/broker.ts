@@ -36,6 +36,9 @@ type GatehouseClient = Client & {
   pause(): void;
 };
 
+/** aedes's connectTimeout when `connectTimeoutMs` is not given. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+
 export interface MqttBrokerOptions {
   logger: Logger;
   /** Decides about each connection's first bytes and its CONNECT. */
@@ -62,7 +65,7 @@ export class MqttBroker {
   static async create(opts: MqttBrokerOptions): Promise<MqttBroker> {
     let self: MqttBroker | undefined;
     const options: AedesOptions = {
-      connectTimeout: opts.connectTimeoutMs ?? 15_000,
+      connectTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       maxClientsIdLength: opts.maxClientIdLength ?? 65535,
       maxTopicLevels: opts.maxTopicLevels ?? 100,
       maximumPacketSize: opts.maxPacketSize ?? 0,
@@ -106,7 +109,7 @@ export class MqttBroker {
       // Without the parser hook nothing would read a pending Proxy Protocol header.
       else if (meta.proxyHeader) stream.destroy();
     },
-    { readsProxyHeader: true },
+    { readsProxyHeader: true, connectTimeoutMs: () => this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
   );
 
   /** What authentication left on a connected client's session (superuser flag, ACL, attributes). */
