@@ -101,6 +101,27 @@ describe('deadlines on every phase before CONNECT', () => {
     );
   }
 
+  /**
+   * Opens `n` connections that stay in a phase before CONNECT (`head`, then `trickle`), checks
+   * that the next connection is refused for max_connections, and returns the `n`.
+   */
+  async function fillUp(listener: string, n: number, head: string, trickle: string, secure = false): Promise<Trickler[]> {
+    const port = t.port(listener);
+    const open = await Promise.all(Array.from({ length: n }, () => trickler(port, head, trickle, secure)));
+    await pause(50);
+    const extra = await trickler(port, '', '', secure).catch(() => undefined);
+    if (extra) assert.ok(await closedWithin(extra, 300), `connection ${n + 1} is closed at once`);
+    assert.ok(refusals(listener, 'max_connections reached').length >= 1, 'refused for max_connections');
+    return open;
+  }
+
+  /** Every connection is closed by the deadline (within 1.5 s of idle_timeout). */
+  async function closedByDeadline(open: Trickler[]): Promise<void> {
+    const times = await Promise.all(open.map((c) => closeTime(c)));
+    for (const c of open) c.stop();
+    assert.ok(Math.max(...times) < IDLE_MS + 1500, `closed after ${times.join(', ')} ms`);
+  }
+
   test('ws: an upgrade whose headers trickle in is closed by idle_timeout, answered 408, logged once', async () => {
     const before = refusals('ws:default', /WebSocket upgrade/).length;
     const c = await trickler(t.port('ws:default'), UPGRADE_HEAD, 'X-Slow: a\r\n');
@@ -121,17 +142,9 @@ describe('deadlines on every phase before CONNECT', () => {
   });
 
   test('ws: with max_connections = 3, three half-open upgrades make the fourth connection refused', async () => {
-    const port = t.port('ws:capped');
-    const open = await Promise.all([0, 1, 2].map(() => trickler(port, 'GET /mq', 't')));
-    await pause(50);
-    const fourth = await trickler(port, '', 'x').catch(() => undefined);
-    if (fourth) assert.ok(await closedWithin(fourth, 300), 'the fourth connection is closed at once');
-    assert.ok(refusals('ws:capped', 'max_connections reached').length >= 1, 'refused for max_connections');
+    await closedByDeadline(await fillUp('ws:capped', 3, 'GET /mq', 't'));
     // Once the deadline has closed the three, the listener takes connections again.
-    const times = await Promise.all(open.map((c) => closeTime(c)));
-    for (const c of open) c.stop();
-    assert.ok(Math.max(...times) < IDLE_MS + 1500, `closed after ${times.join(', ')} ms`);
-    const client = await connect(`ws://127.0.0.1:${port}/mqtt`, { clientId: 'after-cap' });
+    const client = await connect(`ws://127.0.0.1:${t.port('ws:capped')}/mqtt`, { clientId: 'after-cap' });
     assert.ok(client.connected);
     await endClient(client);
   });
@@ -154,24 +167,11 @@ describe('deadlines on every phase before CONNECT', () => {
   });
 
   test('wss: with max_connections = 2, two half-open upgrades make the third refused', async () => {
-    const port = t.port('wss:capped');
-    const open = await Promise.all([0, 1].map(() => trickler(port, 'GET /mq', 't', true)));
-    const third = await trickler(port, '', 'x', true).catch(() => undefined);
-    if (third) assert.ok(await closedWithin(third, 300), 'the third connection is closed at once');
-    assert.ok(refusals('wss:capped', 'max_connections reached').length >= 1);
-    for (const c of open) c.stop();
+    await closedByDeadline(await fillUp('wss:capped', 2, 'GET /mq', 't', true));
   });
 
   test('tcp: with max_connections = 3, three connections without CONNECT make the fourth refused; all closed by idle_timeout', async () => {
-    const port = t.port('tcp:capped');
-    const open = await Promise.all([0, 1, 2].map(() => trickler(port, '\x10', '')));
-    await pause(50);
-    const fourth = await trickler(port, '', '').catch(() => undefined);
-    if (fourth) assert.ok(await closedWithin(fourth, 300));
-    assert.ok(refusals('tcp:capped', 'max_connections reached').length >= 1);
-    const times = await Promise.all(open.map((c) => closeTime(c)));
-    for (const c of open) c.stop();
-    assert.ok(Math.max(...times) < IDLE_MS + 1500, `closed after ${times.join(', ')} ms`);
+    await closedByDeadline(await fillUp('tcp:capped', 3, '\x10', ''));
   });
 
   test('Proxy Protocol: a ws listener waits for the header no longer than idle_timeout', async () => {
@@ -194,27 +194,11 @@ describe('deadlines on every phase before CONNECT', () => {
   });
 
   test('STOMP tcp: with max_connections = 3, three unfinished CONNECTs make the fourth refused', async () => {
-    const port = t.port('stomp:tcp:default');
-    const open = await Promise.all([0, 1, 2].map(() => trickler(port, 'CONNECT\n', 'x')));
-    await pause(50);
-    const fourth = await trickler(port, '', '').catch(() => undefined);
-    if (fourth) assert.ok(await closedWithin(fourth, 300));
-    assert.ok(refusals('stomp:tcp:default', 'max_connections reached').length >= 1);
-    const times = await Promise.all(open.map((c) => closeTime(c)));
-    for (const c of open) c.stop();
-    assert.ok(Math.max(...times) < IDLE_MS + 1500, `closed after ${times.join(', ')} ms`);
+    await closedByDeadline(await fillUp('stomp:tcp:default', 3, 'CONNECT\n', 'x'));
   });
 
   test('STOMP ws: a trickled upgrade is closed by idle_timeout; two make the third refused', async () => {
-    const port = t.port('stomp:ws:default');
-    const open = await Promise.all([0, 1].map(() => trickler(port, STOMP_UPGRADE_HEAD, 'X')));
-    await pause(50);
-    const third = await trickler(port, '', '').catch(() => undefined);
-    if (third) assert.ok(await closedWithin(third, 300));
-    assert.ok(refusals('stomp:ws:default', 'max_connections reached').length >= 1);
-    const times = await Promise.all(open.map((c) => closeTime(c)));
-    for (const c of open) c.stop();
-    assert.ok(Math.max(...times) < IDLE_MS + 1500, `closed after ${times.join(', ')} ms`);
+    await closedByDeadline(await fillUp('stomp:ws:default', 2, STOMP_UPGRADE_HEAD, 'X'));
     assert.ok(refusals('stomp:ws:default', 'WebSocket upgrade not completed within idle_timeout').length >= 2);
   });
 });
