@@ -19,6 +19,8 @@ const SESSION = Symbol('gatehouse.session');
 const META = Symbol('gatehouse.meta');
 /** Set once the front has refused the connection, so its close is not reported twice. */
 const REFUSED = Symbol('gatehouse.refused');
+/** The first bytes the front could not decide on yet (`more`), held back from the parser. */
+const HELD = Symbol('gatehouse.held');
 
 type ParseFn = (buf: Buffer) => unknown;
 /** aedes's per-client MQTT parser (lib/client.js): `parse` is what its read loop calls. */
@@ -29,11 +31,15 @@ type GatehouseClient = Client & {
   [SESSION]?: ClientSession;
   [META]?: ConnectionMeta;
   [REFUSED]?: boolean;
+  [HELD]?: Buffer | undefined;
   _parser?: ClientParser & { client?: GatehouseClient };
   closed?: boolean;
   /** Stops and restarts the client's read loop (lib/client.js). */
   pause(): void;
 };
+
+/** aedes's connectTimeout when `connectTimeoutMs` is not given. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 export interface MqttBrokerOptions {
   logger: Logger;
@@ -67,7 +73,7 @@ export class MqttBroker {
   static async create(opts: MqttBrokerOptions): Promise<MqttBroker> {
     let self: MqttBroker | undefined;
     const options: AedesOptions = {
-      connectTimeout: opts.connectTimeoutMs ?? 15_000,
+      connectTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       maxClientsIdLength: opts.maxClientIdLength ?? 65535,
       maxTopicLevels: opts.maxTopicLevels ?? 100,
       maximumPacketSize: opts.maxPacketSize ?? 0,
@@ -115,7 +121,7 @@ export class MqttBroker {
       // Without the parser hook nothing would read a pending Proxy Protocol header.
       else if (meta.proxyHeader) stream.destroy();
     },
-    { readsProxyHeader: true },
+    { readsProxyHeader: true, connectTimeoutMs: () => this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
   );
 
   /** What authentication left on a connected client's session (superuser flag, ACL, attributes). */
@@ -346,9 +352,9 @@ function connectFailure(message: string): string {
 }
 
 /**
- * Runs once per connection as the client parser's `parse`, on the first bytes read:
- * puts the parser's own `parse` (its prototype's) back, shows the front the bytes, and
- * parses them unless the front refused the connection.
+ * Runs as the client parser's `parse` on the first bytes read, until the front has
+ * decided: puts the parser's own `parse` (its prototype's) back, shows the front the
+ * bytes, and parses them once it passes them (at once for a CONNECT read whole).
  */
 function firstParseWith(front: MqttFront): ParseFn {
   return function firstParse(this: ClientParser & { client?: GatehouseClient }, bytes: Buffer): unknown {
@@ -372,7 +378,20 @@ function firstParseWith(front: MqttFront): ParseFn {
       }
       buf = rest;
     }
-    if (front.firstBytes(client.conn as Duplex, meta, buf)) return parse.call(this, buf);
+    const held = client[HELD];
+    if (held) {
+      buf = Buffer.concat([held, buf]);
+      client[HELD] = undefined;
+    }
+    const verdict = front.firstBytes(client.conn as Duplex, meta, buf);
+    if (verdict === 'pass') return parse.call(this, buf);
+    if (verdict === 'more') {
+      // Too few bytes to tell (a CONNECT cut before its protocol level, say): the parser sees
+      // none of them until the front has decided, so every cut gets the same answer.
+      client[HELD] = buf;
+      this.parse = firstParse;
+      return undefined;
+    }
     client[REFUSED] = true;
     client.pause();
     return undefined;
