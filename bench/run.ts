@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startBroker } from './brokers/process.js';
@@ -8,12 +9,16 @@ import { FD_MARGIN, openFilesLimits } from './harness/fd-limit.js';
 import { benchDir } from './harness/entry.js';
 import { loadScenarios, selectScenarios } from './harness/registry.js';
 import { formatTable, formatValue, scenarioResult, sideResult, type ScenarioResult } from './harness/report.js';
-import { describeScenario, sidesOf, type RunContext, type Sample, type Side } from './harness/scenario.js';
+import { describeScenario, primaryWorkload, sidesOf, type RunContext, type Sample, type Scenario, type Side } from './harness/scenario.js';
 
 /**
- * npm run bench -- [scenario names…] [--quick] [--rounds N] [--profile] [--list]
+ * npm run bench -- [scenario names…] [--quick] [--rounds N] [--profile] [--list] [--against DIR]
  * Runs each scenario's two broker setups alternately (fresh broker process per
  * measurement), reports medians and the candidate ÷ baseline ratio.
+ *
+ * `--against DIR` compares commits instead: each scenario's candidate setup runs from this
+ * checkout and from DIR (another checkout, built with `npm run build`), alternating in the
+ * same run; the ratio is this ÷ DIR and the target is "loses at most 3 %".
  */
 
 interface Args {
@@ -22,14 +27,17 @@ interface Args {
   rounds: number | undefined;
   profile: boolean;
   list: boolean;
+  against: string | undefined;
 }
 
-const USAGE = 'usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--profile] [--list]';
+const USAGE = 'usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--profile] [--list] [--against DIR]';
+/** `--against`: how much a scenario may lose to the other commit. */
+const COMMIT_TOLERANCE = 0.03;
 const WANTED_CONNECTIONS = 5000;
 const RESULTS_DIR = fileURLToPath(new URL('./results/', benchDir));
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { names: [], quick: false, rounds: undefined, profile: false, list: false };
+  const args: Args = { names: [], quick: false, rounds: undefined, profile: false, list: false, against: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--quick') args.quick = true;
@@ -39,6 +47,10 @@ function parseArgs(argv: string[]): Args {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--rounds needs a positive integer\n${USAGE}`);
       args.rounds = n;
+    } else if (a === '--against') {
+      const dir = argv[++i];
+      if (!dir) throw new Error(`--against needs a directory\n${USAGE}`);
+      args.against = resolve(dir);
     } else if (a.startsWith('-')) throw new Error(`unknown option ${a}\n${USAGE}`);
     else args.names.push(a);
   }
@@ -60,8 +72,34 @@ function reexecWithMoreFiles(): boolean {
   return true;
 }
 
+/** Sides whose broker runs from another checkout (`--against`), by setup. */
+const otherCommit = new Map<BrokerSetup, string>();
+
+/**
+ * `--against DIR`: the scenario's candidate setup from DIR as the baseline, from here as the
+ * candidate, with the target "loses at most COMMIT_TOLERANCE". The workload is the candidate's.
+ */
+function acrossCommits(s: Scenario, dir: string, childFile: string): Scenario {
+  const here = sidesOf(s).at(-1)!;
+  const there: BrokerSetup = { ...here.setup, label: 'before' };
+  otherCommit.set(there, childFile);
+  const ratio = primaryWorkload(s).better === 'higher' ? 1 - COMMIT_TOLERANCE : 1 + COMMIT_TOLERANCE;
+  return {
+    name: s.name,
+    description: `${here.setup.label}: ${dir} → this checkout`,
+    baseline: there,
+    candidate: { ...here.setup, label: 'after' },
+    workload: here.workload,
+    target: { ratio },
+  };
+}
+
 async function measure(side: Side, ctx: RunContext, profile: boolean): Promise<Sample> {
-  const broker = await startBroker(side.setup, profile ? { cpuProfileDir: `${RESULTS_DIR}profiles` } : {});
+  const childFile = otherCommit.get(side.setup);
+  const broker = await startBroker(side.setup, {
+    ...(profile ? { cpuProfileDir: `${RESULTS_DIR}profiles` } : {}),
+    ...(childFile ? { childFile } : {}),
+  });
   try {
     return await side.workload.run(broker, ctx);
   } finally {
@@ -76,7 +114,13 @@ async function main(): Promise<void> {
     for (const s of all) console.log(`${s.name.padEnd(26)} ${s.description}`);
     return;
   }
-  const selected = selectScenarios(all, args.names);
+  let selected = selectScenarios(all, args.names);
+  if (args.against) {
+    const dir = args.against;
+    const childFile = resolve(dir, 'dist/bench/brokers/child.js');
+    if (!existsSync(childFile)) throw new Error(`--against ${dir}: no ${childFile} (run \`npm run build\` there first)`);
+    selected = selected.map((s) => acrossCommits(s, dir, childFile));
+  }
   const rounds = args.rounds ?? (args.quick ? 1 : 3);
   const notes: string[] = [];
   const { soft } = openFilesLimits();

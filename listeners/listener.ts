@@ -5,6 +5,7 @@ import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { BindAddress } from '../src/config/bind.js';
 import type { ProxyHeaderGate } from './proxy-protocol.js';
+import { PhaseDeadlines } from './deadline.js';
 import type { ConnectionHandler, ConnectionMeta, ListenerSpec, ListenerStatus } from './types.js';
 
 /**
@@ -52,13 +53,19 @@ export class Listener {
   private readonly metaBySocket = new WeakMap<net.Socket, ConnectionMeta>();
   private bound: BindAddress | undefined;
   private fixedLocal: BindAddress | undefined;
+  /** WebSocket listeners: connections whose HTTP upgrade has not completed yet. */
+  private readonly upgrades = new PhaseDeadlines((stream) => this.upgradeExpired(stream));
+  /** Connections already refused (by meta: a wss connection has two sockets), so each is logged once. */
+  private readonly refused = new WeakSet<ConnectionMeta>();
   /** One close handler for every socket (called with the socket as `this`), not a closure each. */
   private readonly forget: (this: net.Socket) => void;
 
   constructor(private specValue: ListenerSpec, private readonly deps: ListenerDeps) {
     const sockets = this.sockets;
+    const upgrades = this.upgrades;
     this.forget = function (this: net.Socket) {
       sockets.delete(this);
+      upgrades.done(this);
     };
   }
 
@@ -134,6 +141,7 @@ export class Listener {
     this.wss = undefined;
     this.http = undefined;
     if (!dropConnections) return;
+    this.upgrades.clear();
     for (const s of this.sockets) s.destroy();
     await closed;
   }
@@ -211,6 +219,11 @@ export class Listener {
   private deliver(stream: net.Socket, meta: ConnectionMeta): void {
     if (this.http) {
       this.metaBySocket.set(stream, meta);
+      // The HTTP request and upgrade have the front's CONNECT deadline too (issue 12): node's
+      // own headersTimeout is 60 s and is checked only every 30 s.
+      this.upgrades.start(stream, this.deps.handler.connectTimeoutMs?.() ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      // A wss connection's TLS stream closes on its own: it leaves the phase then.
+      if (!this.sockets.has(stream)) stream.once('close', this.forget);
       this.http.emit('connection', stream);
       return;
     }
@@ -218,6 +231,13 @@ export class Listener {
   }
 
   private refuse(socket: net.Socket, reason: string, meta?: ConnectionMeta): void {
+    if (meta) {
+      if (this.refused.has(meta)) {
+        socket.destroy();
+        return;
+      }
+      this.refused.add(meta);
+    }
     this.deps.onRefused?.(this.specValue.id, reason);
     this.deps.logger.info(
       {
@@ -260,15 +280,30 @@ export class Listener {
         this.refuseUpgrade(socket as net.Socket, 400, `no supported subprotocol offered (${offered.join(', ') || 'none'})`, meta);
         return;
       }
+      this.upgrades.done(socket as net.Socket);
       wss.handleUpgrade(req, socket, head, (client: WebSocket) => {
         const stream = createWebSocketStream(client);
         stream.on('error', noop);
         this.deps.handler(stream as Duplex, meta);
       });
     });
-    server.on('clientError', (_err, socket) => socket.destroy());
+    // A request node's HTTP parser cannot read: 400 [RFC 9110 §15.5.1], logged as a refusal.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const stream = socket as net.Socket;
+      this.upgrades.done(stream);
+      const why = err.code?.startsWith('HPE_') ? `malformed HTTP request (${err.code})` : `connection failed before the WebSocket upgrade (${err.code ?? err.message})`;
+      this.refuseUpgrade(stream, 400, why, this.metaBySocket.get(stream));
+    });
     this.http = server;
     this.wss = wss;
+  }
+
+  /**
+   * The HTTP request or WebSocket upgrade [RFC 6455 §4.1, §4.2] was not complete within the
+   * front's CONNECT deadline: 408 Request Timeout [RFC 9110 §15.5.9], logged as a refusal.
+   */
+  private upgradeExpired(stream: net.Socket): void {
+    this.refuseUpgrade(stream, 408, 'WebSocket upgrade not completed within idle_timeout', this.metaBySocket.get(stream));
   }
 
   private refuseUpgrade(socket: net.Socket, status: number, reason: string, meta?: ConnectionMeta): void {
@@ -278,6 +313,9 @@ export class Listener {
 }
 
 function noop(): void {}
+
+/** The upgrade deadline of a listener whose front names none (`mqtt.idle_timeout`'s default). */
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 /** `::ffff:127.0.0.1` → `127.0.0.1`, the form EMQX shows for IPv4 peers. */
 export function stripV4Mapped(host: string): string {

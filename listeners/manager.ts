@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Listener, type AcceptPlan } from './listener.js';
 import { needsRestart } from './spec.js';
-import type { ConnectionHandler, ListenerSpec, ListenerStatus, ProtocolName } from './types.js';
+import type { ConnectionHandler, FrontTraits, ListenerSpec, ListenerStatus, ProtocolName } from './types.js';
 
 export class ListenerNotFoundError extends Error {
   constructor(readonly listenerId: string) {
@@ -25,7 +25,7 @@ export interface ListenerManagerDeps {
    * What a listener does before its front (Proxy Protocol, TLS), from its spec and whether
    * the front reads a Proxy Protocol header itself.
    */
-  acceptFor?: (spec: ListenerSpec, front: { readsProxyHeader: boolean }) => AcceptPlan;
+  acceptFor?: (spec: ListenerSpec, front: FrontTraits) => AcceptPlan;
   onRefused?: (listenerId: string, reason: string) => void;
   /**
    * Called when an ssl/wss listener's TLS settings change without a restart, before the
@@ -153,7 +153,9 @@ export class ListenerManager {
   private create(spec: ListenerSpec): Listener {
     const handler = this.deps.handlers[spec.protocol];
     if (!handler) throw new Error(`no front for protocol ${spec.protocol} (listener ${spec.id})`);
-    const plan = this.deps.acceptFor?.(spec, { readsProxyHeader: handler.readsProxyHeader === true }) ?? { steps: [] };
+    const front: FrontTraits = { readsProxyHeader: handler.readsProxyHeader === true };
+    if (handler.connectTimeoutMs) front.connectTimeoutMs = handler.connectTimeoutMs();
+    const plan = this.deps.acceptFor?.(spec, front) ?? { steps: [] };
     return new Listener(spec, {
       handler,
       logger: this.deps.logger,

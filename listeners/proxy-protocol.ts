@@ -94,8 +94,16 @@ export function looksLikeProxyHeader(buf: Buffer): boolean {
   return (buf.length >= 4 && startsLike(buf, V1_PREFIX)) || (buf.length >= V2_SIGNATURE.length && startsLike(buf, V2_SIGNATURE));
 }
 
+/**
+ * True while buf is too short to tell: it agrees with the start of a PROXY header of either
+ * version but is shorter than what `looksLikeProxyHeader` needs to say yes.
+ */
+export function mayStillBeProxyHeader(buf: Buffer): boolean {
+  return (buf.length < 4 && startsLike(buf, V1_PREFIX)) || (buf.length < V2_SIGNATURE.length && startsLike(buf, V2_SIGNATURE));
+}
+
 /** True when buf and the prefix agree on their common length (a byte loop: no views made on the connect path). */
-function startsLike(buf: Buffer, prefix: Buffer): boolean {
+export function startsLike(buf: Buffer, prefix: Buffer): boolean {
   const n = Math.min(buf.length, prefix.length);
   for (let i = 0; i < n; i++) if (buf[i] !== prefix[i]) return false;
   return true;

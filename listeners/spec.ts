@@ -1,7 +1,7 @@
 import { parseBind } from '../src/config/bind.js';
-import { parseDuration } from '../src/config/hocon/units.js';
+import { parseByteSize, parseDuration } from '../src/config/hocon/units.js';
 import type { ListenerConfig, SslOptions } from '../src/config/schema.js';
-import type { ListenerSpec, ProtocolName, TransportType, WebsocketSpec } from './types.js';
+import type { ListenerSpec, ProtocolName, SendLimits, TransportType, WebsocketSpec } from './types.js';
 
 /** The settings a gateway listener's `websocket` block may carry (path instead of mqtt_path). */
 export interface WebsocketBlock {
@@ -12,10 +12,14 @@ export interface WebsocketBlock {
   max_frame_size?: number | string;
 }
 
-export interface ListenerBlock extends Omit<ListenerConfig, 'websocket'> {
+export interface ListenerBlock extends Omit<ListenerConfig, 'websocket' | 'tcp_options'> {
+  /** MQTT listeners have the send settings; STOMP gateway listeners refuse them (schema). */
+  tcp_options: Omit<ListenerConfig['tcp_options'], keyof TcpSendOptions> & Partial<TcpSendOptions>;
   ssl_options?: SslOptions;
   websocket?: WebsocketBlock;
 }
+
+type TcpSendOptions = Pick<ListenerConfig['tcp_options'], 'high_watermark' | 'send_timeout' | 'send_timeout_close'>;
 
 /** Turns a validated listener config block into the form the transports use. */
 export function listenerSpec(id: string, transport: TransportType, protocol: ProtocolName, cfg: ListenerBlock): ListenerSpec {
@@ -37,9 +41,21 @@ export function listenerSpec(id: string, transport: TransportType, protocol: Pro
       trustedCidrs: cfg.proxy_protocol_trusted_cidrs,
     };
   }
+  const send = sendLimits(cfg.tcp_options);
+  if (send) spec.send = send;
   if ((transport === 'ssl' || transport === 'wss') && cfg.ssl_options) spec.ssl = cfg.ssl_options;
   if ((transport === 'ws' || transport === 'wss') && cfg.websocket) spec.websocket = websocketSpec(cfg.websocket, protocol);
   return spec;
+}
+
+/** `tcp_options.high_watermark`, `send_timeout`, `send_timeout_close`, when the block has them (MQTT listeners). */
+function sendLimits(tcp: ListenerBlock['tcp_options']): SendLimits | undefined {
+  if (tcp.high_watermark === undefined || tcp.send_timeout === undefined) return undefined;
+  return Object.freeze({
+    highWatermark: parseByteSize(tcp.high_watermark),
+    sendTimeoutMs: parseDuration(tcp.send_timeout),
+    sendTimeoutClose: tcp.send_timeout_close ?? true,
+  });
 }
 
 function websocketSpec(ws: WebsocketBlock, protocol: ProtocolName): WebsocketSpec {

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AcceptPlan } from './listener.js';
 import { ProxyHeaderGate, proxyProtocolStep, type ProxyProtocolOptions, type ProxyRefusalKind } from './proxy-protocol.js';
 import { buildTlsSettings, DEFAULT_TLS_FILES, tlsStep, TlsSettingsHolder, type PskLookup } from './tls.js';
-import type { ListenerSpec } from './types.js';
+import type { FrontTraits, ListenerSpec } from './types.js';
 
 export interface AcceptStepDeps {
   /** Relative ssl_options paths resolve here (default: the working directory). */
@@ -26,11 +26,12 @@ export interface AcceptStepDeps {
  * the front (the plan's `proxyHeader`), which spares every connection a read of its own.
  * Throws TlsSettingsError when the TLS files cannot be loaded.
  */
-export function acceptPlan(spec: ListenerSpec, deps: AcceptStepDeps = {}, front = { readsProxyHeader: false }): AcceptPlan {
+export function acceptPlan(spec: ListenerSpec, deps: AcceptStepDeps = {}, front: FrontTraits = { readsProxyHeader: false }): AcceptPlan {
   const plan: AcceptPlan = { steps: [] };
   if (spec.proxyProtocol) {
     const opts: ProxyProtocolOptions = {
-      timeoutMs: spec.proxyProtocol.timeoutMs,
+      // No phase before the CONNECT waits longer than the protocol's idle_timeout (issue 12).
+      timeoutMs: Math.min(spec.proxyProtocol.timeoutMs, front.connectTimeoutMs ?? Infinity),
       trustedCidrs: spec.proxyProtocol.trustedCidrs,
       ...(deps.onProxyRefused ? { onRefused: deps.onProxyRefused } : {}),
     };
@@ -55,7 +56,7 @@ export class TransportSecurity {
   constructor(private readonly deps: Omit<AcceptStepDeps, 'tls'> & { logger: Logger }) {}
 
   /** For ListenerManagerDeps.acceptFor. */
-  acceptFor = (spec: ListenerSpec, front: { readsProxyHeader: boolean }): AcceptPlan => {
+  acceptFor = (spec: ListenerSpec, front: FrontTraits): AcceptPlan => {
     let holder: TlsSettingsHolder | undefined;
     if (spec.transport === 'ssl' || spec.transport === 'wss') {
       holder = new TlsSettingsHolder(buildTlsSettings(spec.id, spec.ssl ?? defaultSsl(), this.baseDir));

@@ -68,6 +68,29 @@ export interface ConnectionHandler {
    * listeners: the listener then hands the socket over at once instead of reading ahead of it.
    */
   readonly readsProxyHeader?: boolean;
+  /**
+   * How long a connection may take to send its protocol's CONNECT (`mqtt.idle_timeout`,
+   * `gateway.stomp.idle_timeout`). The listener gives no phase ahead of the front (Proxy
+   * Protocol header, WebSocket upgrade) a longer deadline.
+   */
+  readonly connectTimeoutMs?: () => number;
+}
+
+/** What an accept plan needs to know of the front a listener hands its connections to. */
+export interface FrontTraits {
+  readsProxyHeader: boolean;
+  /** The front's CONNECT deadline when the listener was made (`ConnectionHandler.connectTimeoutMs`). */
+  connectTimeoutMs?: number;
+}
+
+/** A listener's `tcp_options` for outbound data, parsed (src/broker/outbound.ts applies them). */
+export interface SendLimits {
+  /** `high_watermark`: buffered outbound bytes past which the connection is a slow consumer. */
+  readonly highWatermark: number;
+  /** `send_timeout`: how long a connection over its mark may flush nothing. */
+  readonly sendTimeoutMs: number;
+  /** `send_timeout_close`: close a connection stuck past `send_timeout`. */
+  readonly sendTimeoutClose: boolean;
 }
 
 export interface WebsocketSpec {
@@ -90,6 +113,8 @@ export interface ListenerSpec {
   noDelay: boolean;
   backlog: number;
   proxyProtocol?: { timeoutMs: number; trustedCidrs: string[] };
+  /** Bounds on each connection's outbound data (MQTT listeners' `tcp_options`). */
+  send?: SendLimits;
   ssl?: SslOptions;
   websocket?: WebsocketSpec;
 }

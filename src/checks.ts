@@ -2,6 +2,7 @@ import type { ConfigCheck, ConfigProblem } from './config/load.js';
 import { LISTENER_TYPES, type GatehouseConfig } from './config/schema.js';
 import { chainProblems } from './authn/registry.js';
 import { cidrProblem } from '../listeners/proxy-protocol.js';
+import { parseByteSize, parseDuration } from './config/hocon/units.js';
 import './authn/backends/index.js';
 
 /** What the checks read of a listener block. */
@@ -49,10 +50,28 @@ function trustedCidrProblems(config: GatehouseConfig): ConfigProblem[] {
   );
 }
 
+/**
+ * MQTT listeners' send settings that the schema's patterns let through but that bound
+ * nothing: a high_watermark or send_timeout of 0 would make every subscriber a slow consumer.
+ */
+function sendLimitProblems(config: GatehouseConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const type of LISTENER_TYPES) {
+    for (const [name, l] of Object.entries(config.listeners[type])) {
+      const path = `listeners.${type}.${name}.tcp_options`;
+      const { high_watermark: mark, send_timeout: timeout } = l.tcp_options;
+      if (parseByteSize(mark) === 0) problems.push({ path: `${path}.high_watermark`, message: `got ${JSON.stringify(mark)}, expected a size above 0 such as "1MB"` });
+      if (parseDuration(timeout) === 0) problems.push({ path: `${path}.send_timeout`, message: `got ${JSON.stringify(timeout)}, expected a duration above 0 such as "15s"` });
+    }
+  }
+  return problems;
+}
+
 /** The checks config validation runs beyond the schema: authenticator blocks per chain, listener CIDRs. */
 export function configChecks(): ConfigCheck[] {
   return [
     (config): ConfigProblem[] => configuredChains(config).flatMap((c) => chainProblems(c.path, c.authenticators)),
     trustedCidrProblems,
+    sendLimitProblems,
   ];
 }

@@ -104,6 +104,12 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     maxPacketSize,
     maxClientIdLength: config.mqtt.max_clientid_len,
     maxTopicLevels: config.mqtt.max_topic_levels,
+    outbound: {
+      logger,
+      maxMqueueLen: config.mqtt.max_mqueue_len === 'infinity' ? 0 : config.mqtt.max_mqueue_len,
+      // The listener's current spec, so an API change applies to the next subscriber.
+      limits: (listenerId) => listeners.get(listenerId)?.spec.send,
+    },
   });
   const stomp = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
   // Gateway settings are read per new connection, so an API change applies at once.

@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/logging/index.js';
 import { startGatehouse, type GatehouseNode } from '../../src/main.js';
 import type { Endpoint } from '../wire/client.js';
 import { seedUsers } from './seed.js';
+import { persistenceOf, seedRetained } from './retained-seed.js';
 import { benchDir } from '../harness/entry.js';
 import type { BrokerKind, BrokerSetup, RunningBroker } from './types.js';
 
@@ -63,6 +64,7 @@ export const starters: { [K in BrokerKind]: (setup: Extract<BrokerSetup, { kind:
     };
     try {
       if (setup.seed) await seedUsers(node, setup.seed, SEED_CACHE);
+      if (setup.retained) await seedRetained(persistenceOf(node.broker.aedes), setup.retained, node.broker.aedes.id);
       const stomp = node.config.gateway.stomp?.enable ? node.address('stomp:tcp:default') : undefined;
       return {
         endpoints: {
@@ -79,6 +81,7 @@ export const starters: { [K in BrokerKind]: (setup: Extract<BrokerSetup, { kind:
 
   async aedes(setup) {
     const aedes = await Aedes.createBroker();
+    if (setup.retained) await seedRetained(persistenceOf(aedes), setup.retained, aedes.id);
     let server: net.Server;
     let certDir: string | undefined;
     if (setup.transport === 'tls') {

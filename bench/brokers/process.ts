@@ -23,6 +23,8 @@ export interface BrokerUnderTest {
 export interface BrokerProcessOptions {
   /** Writes a V8 CPU profile of each measured window into this directory. */
   cpuProfileDir?: string;
+  /** Another checkout's compiled broker child (`--against`): the same setup, that commit's code. */
+  childFile?: string;
 }
 
 export class BrokerProcessError extends Error {
@@ -36,7 +38,7 @@ const CHILD = childEntry('./child.ts', import.meta.url);
 
 export function startBroker(setup: BrokerSetup, opts: BrokerProcessOptions = {}): Promise<BrokerUnderTest> {
   const execArgv = [...CHILD.execArgv, '--expose-gc'];
-  const child = fork(CHILD.file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(opts.childFile ?? CHILD.file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     const onMessage = (raw: unknown) => {
       const msg = raw as BrokerToParent;

@@ -1,4 +1,4 @@
-import type { BrokerSetup, UserSeed } from './types.js';
+import type { BrokerSetup, RetainedSeed, UserSeed } from './types.js';
 
 export interface GatehouseSetupOptions {
   /** MQTT listener the load uses (default `tcp:default`). */
@@ -7,6 +7,8 @@ export interface GatehouseSetupOptions {
   devCertificates?: boolean;
   /** `user-<i>` / `pass-<i>` created in the chain's built-in database before the run. */
   seed?: UserSeed;
+  /** Retained messages stored through the broker's persistence before the run. */
+  retained?: RetainedSeed;
 }
 
 /** Gatehouse from HOCON (appended to the bench base config). Anonymous unless the HOCON adds a chain. */
@@ -15,8 +17,8 @@ export function gatehouse(label = 'gatehouse', hocon = '', opts: GatehouseSetupO
 }
 
 /** aedes 2.0.0-beta.1 with defaults: `Aedes.createBroker()` + `net.createServer({ noDelay: true }, aedes.handle)` (Gatehouse's socket default). */
-export function bareAedes(label = 'aedes'): BrokerSetup {
-  return { kind: 'aedes', label };
+export function bareAedes(label = 'aedes', opts: { retained?: RetainedSeed } = {}): BrokerSetup {
+  return { kind: 'aedes', label, ...opts };
 }
 
 /** aedes behind `tls.createServer({ key, cert, noDelay: true }, aedes.handle)`, with the same P-256 development certificates. */

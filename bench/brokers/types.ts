@@ -8,6 +8,15 @@ export interface UserSeed {
 }
 
 /**
+ * Retained messages the broker child stores before it reports ready, straight into the
+ * broker's own persistence (`storeRetained`, the call a retained PUBLISH ends in), laid
+ * out by `retainedTopic` (bench/brokers/retained-seed.ts).
+ */
+export interface RetainedSeed {
+  messages: number;
+}
+
+/**
  * A broker configuration under test. It crosses a process boundary (the broker
  * runs in its own child), so it is plain data: a kind the child knows how to
  * start, plus that kind's settings.
@@ -26,12 +35,14 @@ export type BrokerSetup =
       /** Generate the TEST-ONLY P-256 development certificates into `<data dir>/certs` first (HOCON refers to `certs/server.pem`…). */
       devCertificates?: boolean;
       seed?: UserSeed;
+      retained?: RetainedSeed;
     }
   | {
       kind: 'aedes';
       label: string;
       /** `tls`: `tls.createServer({ key, cert }, aedes.handle)` with freshly generated development certificates. */
       transport?: 'tcp' | 'tls';
+      retained?: RetainedSeed;
     };
 
 export type BrokerKind = BrokerSetup['kind'];

@@ -19,6 +19,12 @@ export class BrokerCpuWindow {
     }
   };
 
+  /** Broker CPU (user + system) between the two marks, in µs (NaN when either is missing). */
+  micros(): number {
+    if (!this.first || !this.last) return NaN;
+    return this.last.cpuMicros - this.first.cpuMicros;
+  }
+
   /** % of one core between the two marks (NaN when either is missing). */
   percent(): number {
     if (!this.first || !this.last) return NaN;

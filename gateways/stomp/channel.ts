@@ -138,7 +138,13 @@ export class StompChannel {
     this.stream.on('data', this.onData);
     this.stream.once('close', this.onClose);
     this.idleTimer = setTimeout(() => {
-      if (this.state === 'idle' || this.state === 'connecting') this.close('idle_timeout: no CONNECT in time');
+      if (this.state !== 'idle' && this.state !== 'connecting') return;
+      // Logged as the listener's other refusals are (one line, `connection refused`).
+      this.deps.logger.info(
+        { listener: this.meta.listenerId, peer: `${this.meta.peerhost}:${this.meta.peerport}`, reason: 'no CONNECT within idle_timeout' },
+        'connection refused',
+      );
+      this.close(undefined);
     }, Math.min(this.settings.idleTimeoutMs, MAX_TIMER_MS));
   }
 

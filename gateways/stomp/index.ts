@@ -44,8 +44,9 @@ export function createStompFront(deps: StompFrontDeps): ConnectionHandler {
     };
     new StompChannel(stream, meta, settings, { logger: deps.logger, bus, authn: deps.authn(), authz: deps.authz }).start();
   };
-  // On plain tcp listeners with proxy_protocol the channel's first reads take the header.
-  return Object.assign(front, { readsProxyHeader: true });
+  // On plain tcp listeners with proxy_protocol the channel's first reads take the header;
+  // the listener's phases before the channel (WebSocket upgrade) get the CONNECT deadline.
+  return Object.assign(front, { readsProxyHeader: true, connectTimeoutMs: () => parseDuration(deps.settings().idle_timeout) });
 }
 
 /** The broker's topic space as the channel uses it. */

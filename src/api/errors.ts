@@ -56,8 +56,13 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger): void 
     if (fe.validation !== undefined || fe.code === 'FST_ERR_VALIDATION') {
       return reply.status(400).send({ code: fe.apiCode ?? 'BAD_REQUEST', message: fe.message });
     }
+    if (error instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      // Never the parser's message: V8 quotes part of the body, which may hold a password.
+      const at = /position (\d+)/.exec(error.message);
+      return reply.status(400).send({ code: 'BAD_REQUEST', message: `body is not valid JSON${at ? ` (at position ${at[1]})` : ''}` });
+    }
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-      // Fastify's own refusals: unparsable JSON, unsupported content type, body too large.
+      // Fastify's own refusals: unsupported content type, body too large, empty JSON body.
       return reply.status(fe.statusCode).send({ code: fe.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: fe.message });
     }
     logger.error({ method: request.method, path: request.url.split('?')[0], error: error.message, stack: error.stack }, 'management API request failed');

@@ -6,6 +6,7 @@ import { AUTHENTICATOR_METRICS } from '../authn/chain.js';
 import type { GatehouseNode } from '../main.js';
 import type { ApiContext } from './context.js';
 import { ACCESS_ERRORS, errors } from './schemas.js';
+import type { OutboundMetric } from '../broker/outbound.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -86,6 +87,22 @@ export class ApiMetrics {
         for (const r of node.broker.protocolErrorCounts()) this.inc({ listener: r.listener }, r.count);
       },
     });
+    const outbound = node.broker.outbound?.counters;
+    const outboundCounter = (name: string, help: string, metric: OutboundMetric): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['listener'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [listener, set] of outbound?.entries() ?? []) this.inc({ listener }, set.get(metric));
+        },
+      });
+    };
+    outboundCounter('emqx_delivery_dropped_qos0_msg', 'QoS 0 messages dropped for a subscriber over its high_watermark, by listener', 'delivery.dropped.qos0_msg');
+    outboundCounter('emqx_delivery_dropped_queue_full', 'QoS 1/2 messages dropped from a full session queue (mqtt.max_mqueue_len), oldest first, by listener', 'delivery.dropped.queue_full');
+    outboundCounter('gatehouse_send_timeout_disconnects_total', 'slow consumers closed after send_timeout with nothing flushed, by listener', 'send_timeout.closed');
     const decisions = new Histogram({
       name: 'gatehouse_authentication_decision_seconds',
       help: 'time to an authentication decision, by listener, chain and result',

@@ -5,6 +5,8 @@ import { allowAllButSys, type AuthorizationService, type AuthzDecision, type Aut
 import type { ClientSession } from './session.js';
 import type { ConnectionHandler, ConnectionMeta } from '../../listeners/types.js';
 import type { ConnectRequest, MqttFront } from './front.js';
+import { GatehousePersistence } from './persistence.js';
+import { Outbound, type DeliveringClient, type OutboundOptions } from './outbound.js';
 
 /**
  * The one file that knows aedes's hook shapes. aedes owns sessions, QoS, retained
@@ -17,6 +19,8 @@ const SESSION = Symbol('gatehouse.session');
 const META = Symbol('gatehouse.meta');
 /** Set once the front has refused the connection, so its close is not reported twice. */
 const REFUSED = Symbol('gatehouse.refused');
+/** The first bytes the front could not decide on yet (`more`), held back from the parser. */
+const HELD = Symbol('gatehouse.held');
 
 type ParseFn = (buf: Buffer) => unknown;
 /** aedes's per-client MQTT parser (lib/client.js): `parse` is what its read loop calls. */
@@ -27,11 +31,15 @@ type GatehouseClient = Client & {
   [SESSION]?: ClientSession;
   [META]?: ConnectionMeta;
   [REFUSED]?: boolean;
+  [HELD]?: Buffer | undefined;
   _parser?: ClientParser & { client?: GatehouseClient };
   closed?: boolean;
   /** Stops and restarts the client's read loop (lib/client.js). */
   pause(): void;
 };
+
+/** aedes's connectTimeout when `connectTimeoutMs` is not given. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
 
 export interface MqttBrokerOptions {
   logger: Logger;
@@ -44,6 +52,8 @@ export interface MqttBrokerOptions {
   maxClientIdLength?: number;
   maxTopicLevels?: number;
   sessionExpiryLimitSeconds?: number;
+  /** Bounds each subscriber's outbound data (`tcp_options.high_watermark`, `mqtt.max_mqueue_len`). */
+  outbound?: OutboundOptions;
 }
 
 export class MqttBroker {
@@ -52,19 +62,25 @@ export class MqttBroker {
 
   /** The client parsers' `parse` for their first bytes (see firstParseWith). */
   private readonly firstParse: ParseFn;
+  /** Slow consumers' bounds and counters (src/broker/outbound.ts). */
+  readonly outbound: Outbound | undefined;
 
   private constructor(readonly aedes: Aedes, private readonly opts: MqttBrokerOptions) {
     this.firstParse = firstParseWith(opts.front);
+    this.outbound = opts.outbound && new Outbound(opts.outbound);
   }
 
   static async create(opts: MqttBrokerOptions): Promise<MqttBroker> {
     let self: MqttBroker | undefined;
     const options: AedesOptions = {
-      connectTimeout: opts.connectTimeoutMs ?? 15_000,
+      connectTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       maxClientsIdLength: opts.maxClientIdLength ?? 65535,
       maxTopicLevels: opts.maxTopicLevels ?? 100,
       maximumPacketSize: opts.maxPacketSize ?? 0,
       sessionExpiryIntervalLimit: opts.sessionExpiryLimitSeconds ?? 0,
+      persistence: new GatehousePersistence(), // retained messages indexed by topic (persistence.ts)
+      // Stuck subscribers are closed by the listener's send_timeout (outbound.ts), not by aedes's drain timer.
+      ...(opts.outbound ? { drainTimeout: 2 ** 31 - 1 } : {}),
       preConnect: (client, packet, done) => self!.onPreConnect(client as GatehouseClient, packet, done),
       authenticate: (client, _u, _p, done) => self!.onAuthenticate(client as GatehouseClient, done),
       authorizePublish: (client, packet, done) => self!.onPublish(client as GatehouseClient | null, packet, done),
@@ -105,7 +121,7 @@ export class MqttBroker {
       // Without the parser hook nothing would read a pending Proxy Protocol header.
       else if (meta.proxyHeader) stream.destroy();
     },
-    { readsProxyHeader: true },
+    { readsProxyHeader: true, connectTimeoutMs: () => this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
   );
 
   /** What authentication left on a connected client's session (superuser flag, ACL, attributes). */
@@ -154,7 +170,11 @@ export class MqttBroker {
       request.authenticationMethod = props.authenticationMethod;
       request.authenticationData = props.authenticationData;
     }
-    if (packet.will) request.willTopic = packet.will.topic;
+    if (packet.will) {
+      request.willTopic = packet.will.topic;
+      const responseTopic = packet.will.properties?.responseTopic;
+      if (responseTopic !== undefined) request.willResponseTopic = responseTopic;
+    }
     this.opts.front.connect(client.conn as Duplex, meta, request, (outcome) => {
       decided = true;
       if (!outcome) {
@@ -288,6 +308,8 @@ export class MqttBroker {
       done(new Error('no session'));
       return;
     }
+    // Before aedes takes the client's delivery functions for this subscription.
+    this.outbound?.watch(client as unknown as DeliveringClient, session.meta.listenerId);
     const authz = this.opts.authz();
     if (authz === allowAllButSys) {
       if (session.mountpoint) sub.topic = mountFilter(session.mountpoint, sub.topic);
@@ -330,9 +352,9 @@ function connectFailure(message: string): string {
 }
 
 /**
- * Runs once per connection as the client parser's `parse`, on the first bytes read:
- * puts the parser's own `parse` (its prototype's) back, shows the front the bytes, and
- * parses them unless the front refused the connection.
+ * Runs as the client parser's `parse` on the first bytes read, until the front has
+ * decided: puts the parser's own `parse` (its prototype's) back, shows the front the
+ * bytes, and parses them once it passes them (at once for a CONNECT read whole).
  */
 function firstParseWith(front: MqttFront): ParseFn {
   return function firstParse(this: ClientParser & { client?: GatehouseClient }, bytes: Buffer): unknown {
@@ -356,7 +378,20 @@ function firstParseWith(front: MqttFront): ParseFn {
       }
       buf = rest;
     }
-    if (front.firstBytes(client.conn as Duplex, meta, buf)) return parse.call(this, buf);
+    const held = client[HELD];
+    if (held) {
+      buf = Buffer.concat([held, buf]);
+      client[HELD] = undefined;
+    }
+    const verdict = front.firstBytes(client.conn as Duplex, meta, buf);
+    if (verdict === 'pass') return parse.call(this, buf);
+    if (verdict === 'more') {
+      // Too few bytes to tell (a CONNECT cut before its protocol level, say): the parser sees
+      // none of them until the front has decided, so every cut gets the same answer.
+      client[HELD] = buf;
+      this.parse = firstParse;
+      return undefined;
+    }
     client[REFUSED] = true;
     client.pause();
     return undefined;

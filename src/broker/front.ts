@@ -3,7 +3,7 @@ import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../../listeners/types.js';
 import { peerCertAs, type PeerCertAsKind } from '../../listeners/identity/index.js';
-import { looksLikeProxyHeader } from '../../listeners/proxy-protocol.js';
+import { looksLikeProxyHeader, mayStillBeProxyHeader, startsLike } from '../../listeners/proxy-protocol.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
 import type { AuthzClient } from '../authz/types.js';
 import { connackReasonCode, v3ReturnCode } from './reason-codes.js';
@@ -37,6 +37,8 @@ export interface ConnectRequest {
   authenticationData?: Buffer | undefined;
   /** The Will Topic, when the CONNECT has a will (its UTF-8 is checked by the parser). */
   willTopic?: string | undefined;
+  /** The will's Response Topic (MQTT 5), which must be a Topic Name too [MQTT-3.3.2-13], [MQTT-3.3.2-14]. */
+  willResponseTopic?: string | undefined;
 }
 
 /**
@@ -67,31 +69,40 @@ export class MqttFront {
   constructor(private readonly deps: MqttFrontDeps) {}
 
   /**
-   * Checks the first bytes a connection sent. True lets them go to the parser; false
-   * means the front has refused the connection (and closed it, or is closing it).
+   * Checks the bytes a connection has sent so far, before any of them reach the parser:
+   * `pass` lets them (and everything after) go to the parser, `refused` means the front
+   * has refused the connection (and closed it, or is closing it), `more` means the bytes
+   * cannot be told apart yet: the caller holds them and asks again with the next ones
+   * appended. Held prefixes stay short (at most 14 bytes: a fixed header, the protocol
+   * name's length, the longest name and the level; HTTP and PROXY signatures are shorter), and a CONNECT
+   * that arrives in one read is decided on that read, so the answer never depends on
+   * how the bytes were cut into reads.
    */
-  firstBytes(stream: Duplex, meta: ConnectionMeta, buf: Buffer): boolean {
-    if (buf.length === 0) return true;
+  firstBytes(stream: Duplex, meta: ConnectionMeta, buf: Buffer): FirstBytesVerdict {
+    if (buf.length === 0) return 'more';
     if (buf[0] !== CONNECT_HEADER) {
-      this.refuse(stream, meta, describeBadStart(buf));
-      return false;
+      const reason = describeBadStart(buf);
+      if (reason === undefined) return 'more';
+      this.refuse(stream, meta, reason);
+      return 'refused';
     }
     const length = frameLength(buf);
     if (length === -1) {
       this.refuse(stream, meta, 'malformed remaining length in CONNECT');
-      return false;
+      return 'refused';
     }
-    if (length === undefined) return true;
+    if (length === undefined) return 'more';
     if (length > this.deps.settings().maxPacketSize) {
       this.refuse(stream, meta, `CONNECT of ${length} bytes exceeds max_packet_size`);
-      return false;
+      return 'refused';
     }
     const level = protocolLevel(buf, length);
-    if (level !== undefined && !SUPPORTED_LEVELS.has(level & 0x7f)) {
+    if (level === 'more') return 'more';
+    if (level !== 'none' && !SUPPORTED_LEVELS.has(level & 0x7f)) {
       this.refuseVersion(stream, meta, level);
-      return false;
+      return 'refused';
     }
-    return true;
+    return 'pass';
   }
 
   /**
@@ -101,7 +112,9 @@ export class MqttFront {
    */
   connect(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, decided: (outcome: ConnectAccepted | undefined) => void): void {
     if (request.willTopic !== undefined) {
-      const invalid = invalidTopicName(request.willTopic);
+      const invalid =
+        invalidTopicName(request.willTopic) ??
+        (request.willResponseTopic !== undefined ? invalidTopicName(request.willResponseTopic)?.replace(/^/, 'Response Topic: ') : undefined);
       if (invalid) {
         this.refuseWill(stream, meta, request, invalid);
         decided(undefined);
@@ -222,6 +235,13 @@ export function invalidTopicName(topic: string): string | undefined {
 }
 /** MQTT 3.1, 3.1.1 and 5.0; the top bit (bridge mode) is ignored. */
 const SUPPORTED_LEVELS = new Set([3, 4, 5]);
+/** The longest protocol name: "MQIsdp" (MQTT 3.1); 3.1.1 and 5.0 say "MQTT" [MQTT-3.1.2-1]. */
+const MAX_PROTOCOL_NAME = 6;
+/** The first four bytes of the HTTP requests told apart from MQTT. */
+const HTTP_METHODS = ['GET ', 'POST', 'PUT ', 'HEAD'].map((m) => Buffer.from(m, 'latin1'));
+
+/** What `MqttFront.firstBytes` says about the bytes a connection has sent so far. */
+export type FirstBytesVerdict = 'pass' | 'more' | 'refused';
 
 /** Sends the CONNACK, then closes: at once if the client closes, after a second otherwise. */
 function closeWithConnack(stream: Duplex, connack: Buffer): void {
@@ -262,22 +282,35 @@ export function frameLength(buf: Buffer): number | undefined {
 }
 
 /**
- * The protocol level byte of a CONNECT whose first bytes are in `buf` (after the
- * protocol name), or undefined when those bytes have not arrived or do not fit the frame.
+ * The protocol level byte of a CONNECT whose first bytes are in `buf` (after the protocol
+ * name, [MQTT-3.1.2-1]); `more` while those bytes have not arrived; `none` when no level can
+ * be read: the name does not fit the frame, or is longer than any MQTT protocol name
+ * ("MQTT", "MQIsdp"), which the parser refuses on its own.
  */
-function protocolLevel(buf: Buffer, length: number): number | undefined {
+function protocolLevel(buf: Buffer, length: number): number | 'more' | 'none' {
   let header = 2;
   while (header < 5 && (buf[header - 1]! & 0x80) !== 0) header++;
-  if (buf.length < header + 2) return undefined;
-  const at = header + 2 + buf.readUInt16BE(header);
-  if (at >= length || at >= buf.length) return undefined;
-  return buf[at];
+  if (length < header + 2) return 'none';
+  if (buf.length < header + 2) return 'more';
+  const nameLength = buf.readUInt16BE(header);
+  if (nameLength > MAX_PROTOCOL_NAME) return 'none';
+  const at = header + 2 + nameLength;
+  if (at >= length) return 'none';
+  if (at >= buf.length) return 'more';
+  return buf[at]!;
 }
 
-function describeBadStart(buf: Buffer): string {
-  const head = buf.subarray(0, 4).toString('latin1');
-  if (/^(GET |POST|PUT |HEAD)/.test(head)) return 'HTTP request on an MQTT listener';
+/**
+ * Why a connection whose first byte is not CONNECT's is refused, or undefined while the
+ * bytes so far may still grow into one of the signatures named (HTTP, Proxy Protocol).
+ */
+function describeBadStart(buf: Buffer): string | undefined {
   if (buf[0] === 0x16) return 'TLS handshake on a plain MQTT listener';
+  if (HTTP_METHODS.some((m) => startsLike(buf, m))) {
+    if (buf.length < 4) return undefined;
+    return 'HTTP request on an MQTT listener';
+  }
+  if (mayStillBeProxyHeader(buf)) return undefined;
   if (looksLikeProxyHeader(buf)) return 'Proxy Protocol header on a listener without proxy_protocol';
   return `first packet is not CONNECT (first byte 0x${buf[0]!.toString(16).padStart(2, '0')})`;
 }
@@ -306,3 +339,4 @@ function buildCredential(
   if (request.authenticationData !== undefined) credential.auth_data = request.authenticationData;
   return credential;
 }
+

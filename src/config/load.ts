@@ -8,6 +8,7 @@ import { parseBind, BindError } from './bind.js';
 import { fillDefaults } from './defaults.js';
 import { parseDuration, parseByteSize } from './hocon/units.js';
 import { mergeOverrides, overrideFilePath, readOverrides } from './overrides.js';
+import { isSecretPath, looksLikePrivateKey, redact } from '../secrets.js';
 
 /** One thing wrong with a configuration, named by its dotted path. */
 export interface ConfigProblem {
@@ -182,6 +183,9 @@ export function schemaProblems(schema: TSchema, value: unknown, basePath = ''): 
       message = 'unknown key';
     } else if (error.value === undefined) {
       message = `is required${expected ? ` (expected ${expected})` : ''}`;
+    } else if (isSecretPath(path) || looksLikePrivateKey(error.value)) {
+      // A secret's value is never repeated, only its kind (issue 12: errors never echo secrets).
+      message = `got ${kindOf(error.value)} (not shown), expected ${expected ?? describe(error.schema, error.message)}`;
     } else {
       message = `got ${show(error.value)}, expected ${expected ?? describe(error.schema, error.message)}`;
     }
@@ -202,8 +206,17 @@ function describe(schema: TSchema, fallback: string): string {
   return bits.length > 0 ? bits.join(' ') : fallback.toLowerCase();
 }
 
+/** The JSON kind of a value: `a string`, `an array`, `null`... */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  const type = typeof v;
+  return type === 'object' ? 'an object' : `a ${type}`;
+}
+
+/** A value as a message shows it: JSON, secrets inside it masked, at most 80 characters. */
 function show(v: unknown): string {
-  const text = JSON.stringify(v);
+  const text = JSON.stringify(redact(v));
   if (text === undefined) return String(v);
   return text.length > 80 ? text.slice(0, 77) + '...' : text;
 }

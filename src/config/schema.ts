@@ -41,22 +41,35 @@ const MaxConnections = Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('i
   expected: 'a positive integer or "infinity"',
 });
 
+const tcpOptionFields = {
+  nodelay: Type.Boolean({ default: true }),
+  backlog: Type.Integer({ minimum: 1, default: 1024 }),
+  active_n: Type.Optional(Type.Integer()),
+  recbuf: Type.Optional(ByteSize('4KB')),
+  sndbuf: Type.Optional(ByteSize('4KB')),
+  buffer: Type.Optional(ByteSize('4KB')),
+  reuseaddr: Type.Optional(Type.Boolean()),
+  keepalive: Type.Optional(Type.String()),
+};
+
+/**
+ * MQTT listeners bound each connection's outbound data (src/broker/outbound.ts): past
+ * `high_watermark` buffered bytes QoS 0 messages are dropped and QoS 1/2 ones wait in the
+ * session queue (`mqtt.max_mqueue_len`); a connection that flushes nothing for `send_timeout`
+ * is closed when `send_timeout_close` (EMQX's names and defaults).
+ */
 const TcpOptions = Type.Object(
   {
-    nodelay: Type.Boolean({ default: true }),
-    backlog: Type.Integer({ minimum: 1, default: 1024 }),
-    active_n: Type.Optional(Type.Integer()),
-    send_timeout: Type.Optional(Duration('15s')),
-    send_timeout_close: Type.Optional(Type.Boolean()),
-    recbuf: Type.Optional(ByteSize('4KB')),
-    sndbuf: Type.Optional(ByteSize('4KB')),
-    buffer: Type.Optional(ByteSize('4KB')),
-    high_watermark: Type.Optional(ByteSize('1MB')),
-    reuseaddr: Type.Optional(Type.Boolean()),
-    keepalive: Type.Optional(Type.String()),
+    ...tcpOptionFields,
+    send_timeout: Duration('15s', { description: 'a connection over its high_watermark that flushes nothing for this long is stuck' }),
+    send_timeout_close: Type.Boolean({ default: true, description: 'close a connection stuck past send_timeout' }),
+    high_watermark: ByteSize('1MB', { description: 'buffered outbound bytes past which a connection is a slow consumer' }),
   },
   { additionalProperties: false, default: {} },
 );
+
+/** STOMP gateway listeners keep their own outbound bound (gateways/stomp): the send settings are refused there. */
+const StompTcpOptions = Type.Object(tcpOptionFields, { additionalProperties: false, default: {} });
 
 const PemOrPath = Type.String({ minLength: 1, expected: 'a file path or inline PEM text' });
 
@@ -109,7 +122,7 @@ export const WebsocketOptions = Type.Object(
 );
 export type WebsocketOptions = Static<typeof WebsocketOptions>;
 
-function listenerFields(defaultBind: string) {
+function listenerFields<T extends TSchema>(defaultBind: string, tcpOptions: T) {
   return {
     enable: Type.Boolean({ default: true }),
     bind: Bind(defaultBind),
@@ -123,21 +136,21 @@ function listenerFields(defaultBind: string) {
     proxy_protocol_timeout: Duration('3s'),
     proxy_protocol_trusted_cidrs: Type.Array(Type.String(), { default: [] }),
     authentication: AuthenticationList,
-    tcp_options: TcpOptions,
+    tcp_options: tcpOptions,
   };
 }
 
-export const TcpListener = Type.Object(listenerFields('127.0.0.1:1883'), { additionalProperties: false });
+export const TcpListener = Type.Object(listenerFields('127.0.0.1:1883', TcpOptions), { additionalProperties: false });
 export const SslListener = Type.Object(
-  { ...listenerFields('127.0.0.1:8883'), ssl_options: SslOptions },
+  { ...listenerFields('127.0.0.1:8883', TcpOptions), ssl_options: SslOptions },
   { additionalProperties: false },
 );
 export const WsListener = Type.Object(
-  { ...listenerFields('127.0.0.1:8083'), websocket: WebsocketOptions },
+  { ...listenerFields('127.0.0.1:8083', TcpOptions), websocket: WebsocketOptions },
   { additionalProperties: false },
 );
 export const WssListener = Type.Object(
-  { ...listenerFields('127.0.0.1:8084'), websocket: WebsocketOptions, ssl_options: SslOptions },
+  { ...listenerFields('127.0.0.1:8084', TcpOptions), websocket: WebsocketOptions, ssl_options: SslOptions },
   { additionalProperties: false },
 );
 
@@ -175,12 +188,12 @@ const LogLevel = Enum(['debug', 'info', 'notice', 'warning', 'error', 'critical'
 
 export const StompListeners = Type.Object(
   {
-    tcp: named(Type.Object(listenerFields('127.0.0.1:61613'), { additionalProperties: false })),
-    ssl: named(Type.Object({ ...listenerFields('127.0.0.1:61614'), ssl_options: SslOptions }, { additionalProperties: false })),
+    tcp: named(Type.Object(listenerFields('127.0.0.1:61613', StompTcpOptions), { additionalProperties: false })),
+    ssl: named(Type.Object({ ...listenerFields('127.0.0.1:61614', StompTcpOptions), ssl_options: SslOptions }, { additionalProperties: false })),
     ws: named(
       Type.Object(
         {
-          ...listenerFields('127.0.0.1:61615'),
+          ...listenerFields('127.0.0.1:61615', StompTcpOptions),
           websocket: Type.Object(
             {
               path: Type.String({ pattern: '^/', default: '/stomp' }),
@@ -279,6 +292,11 @@ export const GatehouseConfig = Type.Object(
         use_username_as_clientid: Type.Boolean({ default: false }),
         session_expiry_interval: Duration('2h'),
         max_topic_levels: Type.Integer({ minimum: 1, maximum: 100, default: 100 }),
+        /** QoS 1/2 messages a slow consumer's session holds past its high_watermark; 0 or infinity = no bound (EMQX). */
+        max_mqueue_len: Type.Union([Type.Integer({ minimum: 0 }), Type.Literal('infinity')], {
+          default: 1000,
+          expected: 'a non-negative integer or "infinity"',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,5 +1,7 @@
 import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 
+import { logRedactPaths, MASK } from '../secrets.js';
+
 export type { Logger };
 
 /** EMQX log levels mapped onto pino's. */
@@ -16,9 +18,6 @@ const LEVELS: Record<string, LevelWithSilent> = {
   none: 'silent',
 };
 
-/** Keys whose values are never written, wherever they appear in a log object. */
-export const REDACTED_KEYS = ['password', 'passcode', 'secret', 'password_hash', 'salt', 'token', 'authorization', 'keyfile_password'];
-
 export interface LogSettings {
   enable: boolean;
   level: string;
@@ -31,9 +30,10 @@ export interface LogSettings {
  */
 export function createLogger(settings: LogSettings, destination?: DestinationStream): Logger {
   const level = settings.enable ? (LEVELS[settings.level] ?? 'info') : 'silent';
+  // Secret keys (`src/secrets.ts`) at the top of a log object and two levels down.
   const redact = {
-    paths: REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
-    censor: '******',
+    paths: logRedactPaths(),
+    censor: MASK,
   };
   const text = settings.formatter === 'text' || (settings.formatter === undefined && process.stdout.isTTY === true);
   if (destination) return pino({ level, redact, base: undefined }, destination);

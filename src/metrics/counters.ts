@@ -79,3 +79,24 @@ export class RateMeter {
 function round(v: number): number {
   return Math.round(v * 100) / 100;
 }
+
+/** The same fixed set of counters per key (a listener id), each set made on first use. */
+export class KeyedMetrics<Name extends string> {
+  private readonly sets = new Map<string, MetricSet<Name>>();
+
+  constructor(readonly names: readonly Name[]) {}
+
+  of(key: string): MetricSet<Name> {
+    let set = this.sets.get(key);
+    if (!set) {
+      set = new MetricSet(this.names);
+      this.sets.set(key, set);
+    }
+    return set;
+  }
+
+  /** Every key's counters, in the order the keys were first used. */
+  entries(): IterableIterator<[string, MetricSet<Name>]> {
+    return this.sets.entries();
+  }
+}

@@ -58,7 +58,8 @@ describe('MQTT front: the first packet', () => {
       Buffer.from('0d0a0d0a000d0a515549540a2111000ccb007101c000020103e8075b', 'hex'),
       /^Proxy Protocol header on a listener without proxy_protocol$/,
     ],
-    ['bytes that only start like a v2 header', Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00]), /first packet is not CONNECT \(first byte 0x0d\)/],
+    // A shorter prefix of the signature waits for more bytes (issue 12: same answer at any chunking).
+    ['bytes that only start like a v2 header', Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x41]), /first packet is not CONNECT \(first byte 0x0d\)/],
     ['a bad remaining length', Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x01]), /malformed remaining length/],
     ['an oversized CONNECT', Buffer.from([0x10, 0xff, 0xff, 0x03]), /exceeds max_packet_size/],
     ['a CONNECT with a broken body', Buffer.from([0x10, 0x04, 0x00, 0x02, 0x41, 0x42]), /malformed CONNECT/],

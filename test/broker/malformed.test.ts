@@ -253,7 +253,7 @@ describe('wills with an invalid topic are refused at CONNECT, never published', 
   });
 
   /** A CONNECT with a QoS 0 will, built by hand (mqtt-packet's generator refuses bad will topics). */
-  function willConnect(version: 4 | 5, topic: string | Buffer): Buffer {
+  function willConnect(version: 4 | 5, topic: string | Buffer, willProps?: Buffer): Buffer {
     const topicBytes = typeof topic === 'string' ? Buffer.from(topic, 'utf8') : topic;
     const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
     const props = version === 5 ? Buffer.from([0]) : Buffer.alloc(0);
@@ -262,7 +262,7 @@ describe('wills with an invalid topic are refused at CONNECT, never published', 
       Buffer.from([version, 0x06, 0x00, 0x1e]), // Will Flag + Clean Start, keepalive 30
       props,
       str(Buffer.from(`w${version}`)),
-      props, // Will Properties
+      willProps ?? props, // Will Properties
       str(topicBytes),
       str(Buffer.from('gone')),
     ]);
@@ -285,6 +285,14 @@ describe('wills with an invalid topic are refused at CONNECT, never published', 
       assert.deepEqual(c.cmds(), []);
     });
   }
+
+  test('MQTT 5: a will whose Response Topic holds a wildcard → CONNACK 0x90 [MQTT-3.3.2-14]', async () => {
+    const c = new RawClient(t.port(), 5);
+    c.send(willConnect(5, 'w/ok', Buffer.from('06080003722f23', 'hex')).toString('hex'));
+    await c.closedWithin();
+    assert.equal(c.connackCode(), 0x90);
+    assert.ok(t.logs.lines.some((l) => l['msg'] === 'connection refused' && /Response Topic: wildcard/.test(String(l['reason']))));
+  });
 
   test('a will topic of invalid UTF-8 is refused as malformed', async () => {
     const c = new RawClient(t.port(), 4);

@@ -419,7 +419,7 @@ describe('development certificates at start', () => {
     const base = mkdtempSync(join(tmpdir(), 'gatehouse-devcerts-'));
     try {
       const config = loadConfigText(
-        ['node.data_dir = "data"', 'listeners.tcp.default.bind = "127.0.0.1:0"', 'listeners.ssl.default.bind = "127.0.0.1:0"', 'dashboard.listeners.http.bind = "127.0.0.1:0"'].join('\n'),
+        ['node.data_dir = "data"', 'listeners.tcp.default.bind = "127.0.0.1:0"', 'listeners.ssl.default.bind = "127.0.0.1:0"', 'listeners.ws.default.bind = "127.0.0.1:0"', 'dashboard.listeners.http.bind = "127.0.0.1:0"'].join('\n'),
       );
       const logs = new LogCapture();
       assert.equal(existsSync(join(base, 'certs', 'server.pem')), false);

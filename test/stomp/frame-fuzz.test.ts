@@ -11,21 +11,10 @@ import {
   type StompItem,
   type StompVersion,
 } from '../../gateways/stomp/frame.js';
+import { prng } from '../helpers/prng.js';
 
 const CASES = 100_000;
 const SEED = 0x5eed_5707;
-
-/** mulberry32: small deterministic PRNG so failures are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rnd = prng(SEED);
 const int = (n: number): number => Math.floor(rnd() * n);

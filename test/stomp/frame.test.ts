@@ -17,6 +17,7 @@ import {
   type StompItem,
   type StompVersion,
 } from '../../gateways/stomp/frame.js';
+import { prng } from '../helpers/prng.js';
 
 const LIMITS: StompFrameLimits = { ...EMQX_DEFAULT_LIMITS };
 
@@ -53,18 +54,6 @@ function expectReason(input: Buffer, reason: StompFrameErrorReason, version: Sto
   const err = decodeError(input, version, limits);
   assert.equal(err.reason, reason, `got ${err.message}`);
   return err;
-}
-
-/** A simple deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Plain-data view for deep comparison. */

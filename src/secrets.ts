@@ -1,0 +1,107 @@
+/**
+ * Which values are secrets: the one list behind the API's masking (`src/api/redact.ts`), the
+ * log redaction (`src/logging`), and the validation messages of the API, the CLI and
+ * startup (`schemaProblems`), so a field is hidden everywhere once it is named here.
+ */
+
+/** What a secret is shown as. */
+export const MASK = '******';
+
+/** Keys whose values are secrets wherever they appear (config blocks, API bodies, log objects). */
+export const SECRET_KEYS: readonly string[] = [
+  'password',
+  'passcode',
+  'secret',
+  'token',
+  'jwt',
+  'private_key',
+  'bind_password',
+  'keyfile_password',
+  'default_password',
+  'account_key',
+  'aws_secret_access_key',
+  'secret_access_key',
+  'access_key_secret',
+  'access_key_id',
+  'secret_key',
+  'security_token',
+  'sp_private_key',
+  'password_hash',
+  'salt',
+  'psk',
+  'authorization',
+];
+
+/** HTTP header names (any case) whose values are secrets. */
+export const SECRET_HEADERS: readonly string[] = ['authorization', 'proxy-authorization'];
+
+/**
+ * Keys whose values a validation message never repeats although answers show them: a
+ * `keyfile` is usually a path, but may be the key itself inline.
+ */
+const NOT_ECHOED_KEYS: readonly string[] = ['keyfile'];
+
+const secretKeys = new Set(SECRET_KEYS);
+const secretHeaders = new Set(SECRET_HEADERS);
+const notEchoed = new Set([...SECRET_KEYS, ...SECRET_HEADERS, ...NOT_ECHOED_KEYS]);
+
+export function isSecretKey(key: string): boolean {
+  return secretKeys.has(key);
+}
+
+/** A value that is a secret by its text wherever it sits: an inline private key. */
+export function looksLikePrivateKey(value: unknown): boolean {
+  return typeof value === 'string' && value.includes('PRIVATE KEY-----');
+}
+
+/**
+ * True when a dotted path (`ssl_options.password`, `headers.Authorization`, `password.0`)
+ * names a secret or lies inside one: its value must not be repeated in a message.
+ */
+export function isSecretPath(path: string): boolean {
+  for (const part of path.split('.')) if (notEchoed.has(part.toLowerCase())) return true;
+  return false;
+}
+
+function isPlaceholderOrFile(v: unknown): boolean {
+  return typeof v === 'string' && (/^\$\{[^}]+\}$/.test(v) || v.startsWith('file://'));
+}
+
+function isSensitive(key: string, value: unknown, parentKey: string | undefined, extra: ReadonlySet<string>): boolean {
+  if (value === undefined || value === null || isPlaceholderOrFile(value)) return false;
+  if (secretKeys.has(key) || extra.has(key)) return typeof value !== 'object';
+  if (parentKey === 'headers' && secretHeaders.has(key.toLowerCase())) return true;
+  // An inline private key (EMQX writes them to files; here they may sit in the config).
+  return looksLikePrivateKey(value);
+}
+
+/**
+ * A deep copy with every secret replaced by the mask: values under secret keys and secret
+ * headers, and inline private keys. Placeholders (`${password}`) and `file://` references
+ * are not secrets and stay.
+ */
+export function redact<T>(value: T, extraKeys: readonly string[] = []): T {
+  const extra = new Set(extraKeys);
+  const walk = (v: unknown, parentKey?: string): unknown => {
+    if (Array.isArray(v)) return v.map((x) => walk(x, parentKey));
+    if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      out[k] = isSensitive(k, x, parentKey, extra) ? MASK : walk(x, k);
+    }
+    return out;
+  };
+  return walk(value) as T;
+}
+
+/**
+ * pino `redact.paths` for the secret keys at the top of a log object and two levels down
+ * (header names with a dash in bracket notation).
+ */
+export function logRedactPaths(): string[] {
+  const keys = [...SECRET_KEYS, ...SECRET_HEADERS.filter((h) => !secretKeys.has(h))];
+  return keys.flatMap((k) => {
+    const at = /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `["${k}"]`;
+    return [at.startsWith('.') ? k : at, `*${at}`, `*.*${at}`];
+  });
+}
