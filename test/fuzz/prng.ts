@@ -1,18 +1,11 @@
-/** mulberry32: a small deterministic PRNG, so one 32-bit seed reproduces a whole fuzz run. */
+import { prng } from '../helpers/prng.js';
+
+/** The shared mulberry32 PRNG (test/helpers/prng.ts) with the helpers the fuzzers use: one 32-bit seed reproduces a run. */
 export class Rng {
-  private state: number;
+  readonly next: () => number;
 
   constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = prng(seed);
   }
 
   /** Integer in [0, n). */
