@@ -5,7 +5,8 @@ import type { ConnectionMeta } from '../../listeners/types.js';
 import type { AuthenticationService, AuthnDecision } from '../../src/authn/types.js';
 import { credentialFor } from '../../src/authn/credential.js';
 import type { AuthorizationService, AuthzAction, AuthzClient, AuthzDecision } from '../../src/authz/types.js';
-import { identityFromConnect, renderMountpoint, type ClientinfoOverride } from './clientinfo.js';
+import { identityFromConnect, type ClientinfoOverride } from './clientinfo.js';
+import { renderMountpoint } from '../../src/authn/mountpoint.js';
 import { hidesDollarTopics, topicFilterProblem, topicNameProblem } from './destination.js';
 import {
   StompDecoder,
@@ -311,7 +312,7 @@ export class StompChannel {
     }
 
     const clientAttrs = { ...credential.client_attrs, ...(decision.clientAttrs ?? {}) };
-    const mount = renderMountpoint(this.settings.mountpoint, { clientid: credential.clientid, username: credential.username, clientAttrs });
+    const mount = renderMountpoint(this.settings.mountpoint, { ...credential, client_attrs: clientAttrs });
     if (!mount.ok) {
       this.refuseLogin('bad_mountpoint', mount.reason, who);
       return;

@@ -113,36 +113,4 @@ export function randomClientid(): string {
   return id;
 }
 
-export type MountpointResult = { ok: true; mountpoint: string } | { ok: false; reason: string };
 
-/**
- * Renders a mountpoint template (§5.2 allow-list: clientid, username, endpoint_name, zone,
- * client_attrs.*). A value that would put a wildcard or NUL into every topic of the client is
- * refused (gatehouse-choices 4), as is a placeholder without a value (choices 3).
- */
-export function renderMountpoint(
-  template: string,
-  client: { clientid: string; username?: string; clientAttrs: Record<string, string> },
-): MountpointResult {
-  if (!template.includes('${')) return { ok: true, mountpoint: template };
-  let problem: string | undefined;
-  const rendered = template.replace(PLACEHOLDER, (whole, rawName: string) => {
-    const name = rawName.trim();
-    let value: string | undefined;
-    if (name === 'clientid' || name === 'endpoint_name') value = client.clientid;
-    else if (name === 'username') value = client.username;
-    else if (name === 'zone') value = 'default';
-    else if (name.startsWith('client_attrs.')) value = client.clientAttrs[name.slice('client_attrs.'.length)];
-    else return whole;
-    if (value === undefined) {
-      problem ??= `mountpoint placeholder \${${name}} has no value for this client`;
-      return '';
-    }
-    if (/[+#\0]/.test(value)) {
-      problem ??= `mountpoint placeholder \${${name}} would insert a wildcard or NUL`;
-      return '';
-    }
-    return value;
-  });
-  return problem === undefined ? { ok: true, mountpoint: rendered } : { ok: false, reason: problem };
-}

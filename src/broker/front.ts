@@ -8,6 +8,7 @@ import type { AuthenticationService, AuthnDecision, ClientCredential } from '../
 import type { AuthzClient } from '../authz/types.js';
 import { connackReasonCode, v3ReturnCode } from './reason-codes.js';
 import { credentialFor } from '../authn/credential.js';
+import { renderMountpoint, type MountpointResult } from '../authn/mountpoint.js';
 import type { ClientSession } from './session.js';
 
 /** Which certificate field, if any, becomes the username or client id (§11.3, plus Gatehouse's additions). */
@@ -133,7 +134,14 @@ export class MqttFront {
         decided(undefined);
         return;
       }
-      const outcome: ConnectAccepted = { session: sessionFor(meta, credential, decision) };
+      const clientAttrs = decision.clientAttrs ? { ...credential.client_attrs, ...decision.clientAttrs } : credential.client_attrs;
+      const mount = renderMountpoint(meta.mountpoint, clientAttrs === credential.client_attrs ? credential : { ...credential, client_attrs: clientAttrs });
+      if (!mount.ok) {
+        this.refuseMountpoint(stream, meta, request.protocolVersion, credential, mount);
+        decided(undefined);
+        return;
+      }
+      const outcome: ConnectAccepted = { session: sessionFor(meta, credential, decision, clientAttrs, mount.mountpoint) };
       if (certUsername !== undefined) outcome.username = certUsername;
       if (certClientid !== undefined) outcome.clientId = certClientid;
       decided(outcome);
@@ -186,6 +194,27 @@ export class MqttFront {
     });
     if (v5) closeWithConnack(stream, mqttPacket.generate({ cmd: 'connack', reasonCode: TOPIC_NAME_INVALID, sessionPresent: false }, { protocolVersion: 5 }));
     else stream.destroy();
+  }
+
+  /**
+   * The listener's mountpoint cannot be rendered for this client (a value missing, or one that
+   * would put `+`, `#`, `/` or NUL into every topic): CONNACK 0x85 (Client Identifier not valid)
+   * when the client id is to blame, else 0x87 (Not authorized); 3.1.1 return codes 2 and 5.
+   */
+  private refuseMountpoint(stream: Duplex, meta: ConnectionMeta, version: number, credential: ClientCredential, mount: Extract<MountpointResult, { ok: false }>): void {
+    const code = mount.placeholder === 'clientid' || mount.placeholder === 'endpoint_name' ? 0x85 : 0x87;
+    this.logRefusal(meta, {
+      clientid: credential.clientid,
+      username: credential.username,
+      reason: 'bad_mountpoint',
+      detail: mount.reason,
+      reason_code: version === 5 ? code : v3ReturnCode(code),
+    });
+    const packet =
+      version === 5
+        ? { cmd: 'connack' as const, reasonCode: code, sessionPresent: false }
+        : { cmd: 'connack' as const, returnCode: v3ReturnCode(code), sessionPresent: false };
+    closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: version === 3 || version === 5 ? version : 4 }));
   }
 
   private refuseDecision(
@@ -250,21 +279,27 @@ function closeWithConnack(stream: Duplex, connack: Buffer): void {
 }
 
 /** Built field by field (no temporary spread objects): this runs for every connection. */
-function sessionFor(meta: ConnectionMeta, credential: ClientCredential, decision: Extract<AuthnDecision, { allowed: true }>): ClientSession {
+function sessionFor(
+  meta: ConnectionMeta,
+  credential: ClientCredential,
+  decision: Extract<AuthnDecision, { allowed: true }>,
+  clientAttrs: Record<string, string>,
+  mountpoint: string,
+): ClientSession {
   const authz: AuthzClient = {
     clientid: credential.clientid,
     peerhost: meta.peerhost,
     listener: meta.listenerId,
     protocol: 'mqtt',
-    mountpoint: meta.mountpoint,
+    mountpoint,
     isSuperuser: decision.isSuperuser,
-    client_attrs: decision.clientAttrs ? { ...credential.client_attrs, ...decision.clientAttrs } : credential.client_attrs,
+    client_attrs: clientAttrs,
   };
   if (credential.username !== undefined) authz.username = credential.username;
   if (decision.acl) authz.acl = decision.acl;
   if (credential.cert_common_name !== undefined) authz.cert_common_name = credential.cert_common_name;
   if (credential.cert_subject !== undefined) authz.cert_subject = credential.cert_subject;
-  return { meta, decision, mountpoint: meta.mountpoint, authz };
+  return { meta, decision, mountpoint, authz };
 }
 
 /** Total size of the first packet from its fixed header; undefined until known, -1 when malformed. */

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderMountpoint, renderTemplate } from '../../gateways/stomp/clientinfo.js';
+import { renderTemplate } from '../../gateways/stomp/clientinfo.js';
 import { topicFilterProblem, topicNameProblem } from '../../gateways/stomp/destination.js';
 import { parseHeartBeat } from '../../gateways/stomp/channel.js';
 import { stompListenerSpecs } from '../../gateways/stomp/index.js';
@@ -14,14 +14,6 @@ describe('STOMP gateway parts', () => {
     assert.equal(renderTemplate('${Packet.headers.passcode}', lookup), undefined);
     assert.equal(renderTemplate('u-${Packet.headers.passcode}', lookup), 'u-');
     assert.equal(renderTemplate('', lookup), undefined);
-  });
-
-  test('mountpoint: renders allowed placeholders, refuses missing values and wildcards', () => {
-    const client = { clientid: 'c1', username: 'bob', clientAttrs: { site: 'x' } };
-    assert.deepEqual(renderMountpoint('m/${clientid}/${username}/${client_attrs.site}/', client), { ok: true, mountpoint: 'm/c1/bob/x/' });
-    assert.equal(renderMountpoint('m/${username}/', { clientid: 'c', clientAttrs: {} }).ok, false);
-    assert.equal(renderMountpoint('m/${clientid}/', { clientid: 'a+b', clientAttrs: {} }).ok, false);
-    assert.deepEqual(renderMountpoint('plain/', client), { ok: true, mountpoint: 'plain/' });
   });
 
   test('heart-beat header parsing', () => {
