@@ -18,6 +18,8 @@ export interface MqttFrontSettings {
   maxPacketSize: number;
   peerCertAsUsername: PeerCertAs;
   peerCertAsClientid: PeerCertAs;
+  /** `mqtt.use_username_as_clientid`: the username (from the CONNECT or the certificate) becomes the client id. */
+  useUsernameAsClientid: boolean;
 }
 
 export interface MqttFrontDeps {
@@ -124,7 +126,18 @@ export class MqttFront {
     }
     const settings = this.deps.settings();
     const certUsername = certField(meta, settings.peerCertAsUsername);
-    const certClientid = certField(meta, settings.peerCertAsClientid);
+    // §1.1 step 3: use_username_as_clientid, then a certificate-derived client id wins.
+    let assignedClientid = certField(meta, settings.peerCertAsClientid);
+    if (settings.useUsernameAsClientid && assignedClientid === undefined) {
+      const username = certUsername ?? request.username;
+      if (!username) {
+        this.refuseClientid(stream, meta, request, 'use_username_as_clientid = true and the client sent no username');
+        decided(undefined);
+        return;
+      }
+      assignedClientid = username;
+    }
+    const certClientid = assignedClientid;
     const credential = buildCredential(meta, request, certUsername, certClientid);
     const service = this.deps.authn();
     const conclude = (decision: AuthnDecision) => {
@@ -194,6 +207,14 @@ export class MqttFront {
     });
     if (v5) closeWithConnack(stream, mqttPacket.generate({ cmd: 'connack', reasonCode: TOPIC_NAME_INVALID, sessionPresent: false }, { protocolVersion: 5 }));
     else stream.destroy();
+  }
+
+  /** No client id can be assigned: CONNACK 0x85 (Client Identifier not valid), 3.1.1 code 2. */
+  private refuseClientid(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, reason: string): void {
+    const v5 = request.protocolVersion === 5;
+    this.logRefusal(meta, { clientid: request.clientId, reason: 'client_identifier_not_valid', detail: reason, reason_code: v5 ? 0x85 : 2 });
+    const packet = v5 ? { cmd: 'connack' as const, reasonCode: 0x85, sessionPresent: false } : { cmd: 'connack' as const, returnCode: 2, sessionPresent: false };
+    closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: request.protocolVersion === 3 || v5 ? request.protocolVersion : 4 }));
   }
 
   /**

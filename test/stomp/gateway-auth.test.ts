@@ -60,7 +60,7 @@ describe('STOMP gateway: authentication and authorization through the services',
     const front = new MqttFront({
       logger: logs.logger,
       authn: () => authn,
-      settings: () => ({ maxPacketSize: 1024 * 1024, peerCertAsUsername: 'disabled', peerCertAsClientid: 'disabled' }),
+      settings: () => ({ maxPacketSize: 1024 * 1024, peerCertAsUsername: 'disabled', peerCertAsClientid: 'disabled', useUsernameAsClientid: false }),
     });
     broker = await MqttBroker.create({ logger: logs.logger, front, authz: () => authz });
     const handler = createStompFront({ logger: logs.logger, broker, authn: () => authn, authz: () => authz, settings: () => settings });
