@@ -168,6 +168,10 @@ export class Listener {
   private accept(socket: net.Socket): void {
     const spec = this.specValue;
     socket.on('error', noop);
+    if (spec.accessRules && !spec.accessRules.allows(socket.remoteAddress ?? '')) {
+      this.refuse(socket, 'denied by access_rules');
+      return;
+    }
     if (this.sockets.size >= spec.maxConnections) {
       this.refuse(socket, 'max_connections reached');
       return;

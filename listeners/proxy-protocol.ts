@@ -249,7 +249,7 @@ export function proxiedCertificate(ssl: ProxySslInfo | undefined): PeerCertifica
 }
 
 /** An IPv4 or IPv6 address with an optional prefix length (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
-function readCidr(entry: string): { address: string; prefix: number; type: 'ipv4' | 'ipv6' } | undefined {
+export function readCidr(entry: string): { address: string; prefix: number; type: 'ipv4' | 'ipv6' } | undefined {
   const [address = '', prefixText] = entry.trim().split('/');
   const type = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : undefined;
   if (!type) return undefined;

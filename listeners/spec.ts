@@ -1,6 +1,7 @@
 import { parseBind } from '../src/config/bind.js';
 import { parseByteSize, parseDuration } from '../src/config/hocon/units.js';
 import type { ListenerConfig, SslOptions } from '../src/config/schema.js';
+import { AccessRules } from './access-rules.js';
 import type { ListenerSpec, ProtocolName, SendLimits, TransportType, WebsocketSpec } from './types.js';
 
 /** The settings a gateway listener's `websocket` block may carry (path instead of mqtt_path). */
@@ -41,6 +42,8 @@ export function listenerSpec(id: string, transport: TransportType, protocol: Pro
       trustedCidrs: cfg.proxy_protocol_trusted_cidrs,
     };
   }
+  const accessRules = AccessRules.parse(cfg.access_rules);
+  if (accessRules) spec.accessRules = accessRules;
   const send = sendLimits(cfg.tcp_options);
   if (send) spec.send = send;
   if ((transport === 'ssl' || transport === 'wss') && cfg.ssl_options) spec.ssl = cfg.ssl_options;

@@ -1,3 +1,4 @@
+import type { AccessRules } from './access-rules.js';
 import type { Duplex } from 'node:stream';
 import type { BindAddress } from '../src/config/bind.js';
 import type { SslOptions } from '../src/config/schema.js';
@@ -113,6 +114,8 @@ export interface ListenerSpec {
   noDelay: boolean;
   backlog: number;
   proxyProtocol?: { timeoutMs: number; trustedCidrs: string[] };
+  /** `access_rules`, when they refuse anyone (absent for the default `["allow all"]`). */
+  accessRules?: AccessRules;
   /** Bounds on each connection's outbound data (MQTT listeners' `tcp_options`). */
   send?: SendLimits;
   ssl?: SslOptions;

@@ -2,6 +2,7 @@ import type { ConfigCheck, ConfigProblem } from './config/load.js';
 import { LISTENER_TYPES, type GatehouseConfig } from './config/schema.js';
 import { chainProblems } from './authn/registry.js';
 import { cidrProblem } from '../listeners/proxy-protocol.js';
+import { accessRulesProblem } from '../listeners/access-rules.js';
 import { parseByteSize, parseDuration } from './config/hocon/units.js';
 import './authn/backends/index.js';
 
@@ -9,6 +10,7 @@ import './authn/backends/index.js';
 interface ListenerBlock {
   authentication: Array<Record<string, unknown>>;
   proxy_protocol_trusted_cidrs?: string[];
+  access_rules?: string[];
 }
 
 /** Every listener block, MQTT and gateway, with its id (`tcp:default`, `stomp:tcp:default`) and config path. */
@@ -50,6 +52,14 @@ function trustedCidrProblems(config: GatehouseConfig): ConfigProblem[] {
   );
 }
 
+/** access_rules that cannot be read, named by their listener's path. */
+function accessRuleProblems(config: GatehouseConfig): ConfigProblem[] {
+  return configuredListeners(config).flatMap(({ path, listener }) => {
+    const message = accessRulesProblem(listener.access_rules ?? []);
+    return message ? [{ path: `${path}.access_rules`, message }] : [];
+  });
+}
+
 /**
  * MQTT listeners' send settings that the schema's patterns let through but that bound
  * nothing: a high_watermark or send_timeout of 0 would make every subscriber a slow consumer.
@@ -72,6 +82,7 @@ export function configChecks(): ConfigCheck[] {
   return [
     (config): ConfigProblem[] => configuredChains(config).flatMap((c) => chainProblems(c.path, c.authenticators)),
     trustedCidrProblems,
+    accessRuleProblems,
     sendLimitProblems,
   ];
 }
