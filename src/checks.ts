@@ -3,6 +3,7 @@ import { LISTENER_TYPES, type GatehouseConfig } from './config/schema.js';
 import { chainProblems } from './authn/registry.js';
 import { cidrProblem } from '../listeners/proxy-protocol.js';
 import { accessRulesProblem } from '../listeners/access-rules.js';
+import { unsupportedSettings } from './config/unsupported.js';
 import { parseByteSize, parseDuration } from './config/hocon/units.js';
 import './authn/backends/index.js';
 
@@ -84,5 +85,6 @@ export function configChecks(): ConfigCheck[] {
     trustedCidrProblems,
     accessRuleProblems,
     sendLimitProblems,
+    unsupportedSettings,
   ];
 }

@@ -1,0 +1,85 @@
+import type { ConfigProblem } from './load.js';
+import { LISTENER_TYPES, type GatehouseConfig } from './schema.js';
+
+/**
+ * Settings Gatehouse takes under EMQX's names but does not implement yet. A key is either
+ * honoured or refused, never accepted and ignored: each is accepted only at the value that
+ * describes what Gatehouse does (EMQX's default where that is the case), and any other value
+ * is refused with "not supported yet". Remove a line when its setting is built.
+ */
+interface Unsupported {
+  /** The setting's path below its block. */
+  key: string;
+  /** The one value Gatehouse's behaviour matches; undefined: the key must be absent. */
+  accepted: unknown;
+  /** What Gatehouse does instead, for the message. */
+  instead: string;
+}
+
+const WEBSOCKET: readonly Unsupported[] = [
+  { key: 'mqtt_piggyback', accepted: 'multiple', instead: 'several MQTT packets per frame are read' },
+  { key: 'compress', accepted: false, instead: 'frames are not compressed' },
+  { key: 'deflate_opts', accepted: undefined, instead: 'frames are not compressed' },
+  { key: 'idle_timeout', accepted: '7200s', instead: 'the MQTT keepalive and mqtt.idle_timeout close idle connections' },
+  { key: 'check_origin_enable', accepted: false, instead: 'Origin is not checked' },
+  { key: 'allow_origin_absence', accepted: true, instead: 'Origin is not checked' },
+  { key: 'check_origins', accepted: 'http://localhost:18083, http://127.0.0.1:18083', instead: 'Origin is not checked' },
+  { key: 'proxy_address_header', accepted: 'x-forwarded-for', instead: 'the peer address is the socket\'s (or the Proxy Protocol header\'s); forwarding headers are not trusted' },
+  { key: 'proxy_port_header', accepted: 'x-forwarded-port', instead: 'the peer port is the socket\'s (or the Proxy Protocol header\'s)' },
+  { key: 'validate_utf8', accepted: true, instead: 'text frames are always checked for UTF-8' },
+];
+
+const TCP_OPTIONS: readonly Unsupported[] = ['active_n', 'recbuf', 'sndbuf', 'buffer', 'reuseaddr', 'keepalive'].map((key) => ({
+  key,
+  accepted: undefined,
+  instead: "the operating system's socket defaults apply",
+}));
+
+const MQTT: readonly Unsupported[] = [
+  { key: 'session_expiry_interval', accepted: '2h', instead: 'MQTT 3.1/3.1.1 persistent sessions are kept until the client cleans them; MQTT 5 clients set their own Session Expiry Interval' },
+];
+
+const AUTHORIZATION: readonly Unsupported[] = [
+  { key: 'no_match', accepted: 'allow', instead: 'every authenticated client may publish and subscribe (authorization comes with issue 16)' },
+  { key: 'deny_action', accepted: 'ignore', instead: 'nothing is denied yet (issue 16)' },
+  { key: 'sources', accepted: [], instead: 'no authorization source is built yet (issue 16)' },
+  { key: 'cache.enable', accepted: true, instead: 'there is nothing to cache yet (issue 16)' },
+  { key: 'cache.max_size', accepted: 32, instead: 'there is nothing to cache yet (issue 16)' },
+  { key: 'cache.ttl', accepted: '1m', instead: 'there is nothing to cache yet (issue 16)' },
+  { key: 'cache.excludes', accepted: [], instead: 'there is nothing to cache yet (issue 16)' },
+];
+
+function read(block: unknown, key: string): unknown {
+  let value: unknown = block;
+  for (const part of key.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  return value;
+}
+
+function problems(block: unknown, path: string, table: readonly Unsupported[]): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const { key, accepted, instead } of table) {
+    const value = read(block, key);
+    if (value === undefined || JSON.stringify(value) === JSON.stringify(accepted)) continue;
+    const only = accepted === undefined ? 'leave it out' : `only ${JSON.stringify(accepted)} is accepted`;
+    out.push({ path: `${path}.${key}`, message: `not supported yet (${only}; ${instead})` });
+  }
+  return out;
+}
+
+/** Every setting of `config` that Gatehouse would otherwise accept and ignore. */
+export function unsupportedSettings(config: GatehouseConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [...problems(config.mqtt, 'mqtt', MQTT), ...problems(config.authorization, 'authorization', AUTHORIZATION)];
+  for (const type of LISTENER_TYPES) {
+    for (const [name, listener] of Object.entries(config.listeners[type])) {
+      const path = `listeners.${type}.${name}`;
+      out.push(...problems(listener.tcp_options, `${path}.tcp_options`, TCP_OPTIONS));
+      if ('websocket' in listener) out.push(...problems(listener.websocket, `${path}.websocket`, WEBSOCKET));
+    }
+  }
+  for (const [type, byName] of Object.entries(config.gateway.stomp?.listeners ?? {})) {
+    for (const [name, listener] of Object.entries(byName as Record<string, { tcp_options?: unknown }>)) {
+      out.push(...problems(listener.tcp_options, `gateway.stomp.listeners.${type}.${name}.tcp_options`, TCP_OPTIONS));
+    }
+  }
+  return out;
+}
