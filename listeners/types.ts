@@ -36,7 +36,7 @@ export interface ConnectionMeta {
   /** Listener settings the protocol front needs, read when the connection is accepted. */
   mountpoint: string;
   enableAuthn: EnableAuthn;
-  tls?: { protocol: string | null; cipher?: string; authorized: boolean };
+  tls?: { protocol: string | null; cipher?: string; authorized: boolean; /** The handshake resumed an earlier session (RFC 5077, RFC 8446 §2.2). */ resumed?: boolean };
   cert?: PeerCertificate;
   pskIdentity?: string;
   /** The address of the proxy itself when the peer address came from a Proxy Protocol header. */

@@ -1,0 +1,219 @@
+// Issue 13: TLS listeners an operator can trust. Session resumption (RFC 5077, RFC 8446 §2.2,
+// §4.6.1) with and without client certificates, revocation across a root → intermediate chain
+// (RFC 5280 §6.3), renegotiation (RFC 5246 §7.4.1.2), TLS errors after the handshake.
+// Clients: Python's ssl module, openssl s_client and node's tls, over real sockets on port 0.
+
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { generateDevCertificates, type DevCertPaths } from '../../certs/generate.js';
+import { startTestNode, type TestNode } from '../helpers/node.js';
+import { encodeFrame } from '../../gateways/stomp/frame.js';
+import { CONNACK_OK, connectPacket, RecordingAuthn, run } from './support.js';
+import { makePki, type TestPki } from './pki.js';
+
+const RESUME_PY = fileURLToPath(new URL('./fixtures/tls_resume.py', import.meta.url));
+
+interface PyResult {
+  n: number;
+  ok: boolean;
+  reused: boolean;
+  connack: string;
+  error: string;
+}
+
+/** Python's ssl client: `count` connections, each offering the previous one's session. */
+async function pyResume(port: number, ca: string, version: '1.2' | '1.3', count: number, clientId: string, cert?: [string, string]): Promise<PyResult[]> {
+  const r = await run('python3', [RESUME_PY, String(port), ca, version, String(count), clientId, ...(cert ?? [])], { timeoutMs: 20000 });
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as PyResult);
+}
+
+interface TlsExchange {
+  reused: boolean;
+  session: Buffer | undefined;
+  received: Buffer;
+  error?: string;
+}
+
+/** node's tls client: sends `payload` after the handshake, collects until `done(received)` or close. */
+function tlsExchange(opts: tls.ConnectionOptions, payload: Buffer, done: (got: Buffer) => boolean): Promise<TlsExchange> {
+  return new Promise((resolve) => {
+    let session: Buffer | undefined;
+    let received = Buffer.alloc(0);
+    let settled = false;
+    let reused = false;
+    const socket = tls.connect({ host: '127.0.0.1', servername: 'localhost', ...opts });
+    socket.setTimeout(8000, () => finish('no answer within 8 s'));
+    const finish = (error?: string) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve({ reused, session, received, ...(error ? { error } : {}) });
+    };
+    socket.on('session', (s: Buffer) => {
+      session = s;
+      if (done(received)) finish();
+    });
+    socket.once('secureConnect', () => {
+      reused = socket.isSessionReused();
+      socket.write(payload);
+    });
+    socket.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+      // TLS 1.3 tickets may come after the first application data: wait for one.
+      if (done(received) && session) finish();
+    });
+    socket.on('error', (err) => finish(err.message));
+    socket.on('close', () => finish());
+  });
+}
+
+const hasConnack = (b: Buffer) => b.includes(CONNACK_OK);
+
+describe('TLS session resumption (reuse_sessions)', () => {
+  let dir: string;
+  let certs: DevCertPaths;
+  let pki: TestPki;
+  let t: TestNode;
+  const authn = new RecordingAuthn();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-resume-'));
+    certs = await generateDevCertificates(join(dir, 'dev'));
+    pki = await makePki(dir);
+    await pki.issue('device-a', '/O=Gatehouse Test/CN=device-a');
+    await pki.issue('device-b', '/O=Gatehouse Test/CN=device-b');
+    const server = `certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}"`;
+    const mtls = `${server}, cacertfile = "${pki.cas}", verify = verify_peer, fail_if_no_peer_cert = true`;
+    const crl = `${mtls}, enable_crl_check = true, crlfile = "${pki.crls}"`;
+    const bind = 'bind = "127.0.0.1:0"';
+    t = await startTestNode(
+      [
+        `listeners.ssl.plain { ${bind}, ssl_options { ${server}, cacertfile = "${certs.caCert}" } }`,
+        `listeners.ssl.mtls { ${bind}, ssl_options { ${mtls} } }`,
+        `listeners.ssl.optional { ${bind}, ssl_options { ${server}, cacertfile = "${pki.cas}", verify = verify_peer } }`,
+        `listeners.ssl.crl { ${bind}, ssl_options { ${crl} } }`,
+        `listeners.ssl.noreuse { ${bind}, ssl_options { ${mtls}, reuse_sessions = false } }`,
+        `listeners.wss.mtls { ${bind}, ssl_options { ${mtls} } }`,
+        'mqtt.peer_cert_as_username = cn',
+        `gateway.stomp { listeners.ssl.mtls { ${bind}, ssl_options { ${mtls} } } }`,
+      ].join('\n'),
+      { authn },
+    );
+  });
+  after(async () => {
+    await t?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const device = (name: string): [string, string] => [pki.chain(name), pki.key(name)];
+
+  for (const version of ['1.2', '1.3'] as const) {
+    test(`TLS ${version}, server certificate only: python resumes its session and gets CONNACK each time`, async () => {
+      const results = await pyResume(t.port('ssl:plain'), certs.caCert, version, 3, `py-plain-${version}`);
+      assert.deepEqual(results.map((r) => [r.ok, r.reused, r.error]), [[true, false, ''], [true, true, ''], [true, true, '']]);
+    });
+
+    test(`TLS ${version}, mTLS (verify_peer, fail_if_no_peer_cert): resumption works and keeps the certificate identity`, async () => {
+      const results = await pyResume(t.port('ssl:mtls'), certs.caCert, version, 3, `py-mtls-${version}`, device('device-a'));
+      assert.deepEqual(results.map((r) => [r.ok, r.reused, r.error]), [[true, false, ''], [true, true, ''], [true, true, '']]);
+      for (const n of [0, 1, 2]) {
+        const c = await authn.credentialOf(`py-mtls-${version}-${n}`);
+        assert.equal(c.username, 'device-a', 'peer_cert_as_username from the original handshake');
+        assert.equal(c.cert_common_name, 'device-a');
+        assert.equal(c.cert_subject, 'CN=device-a,O=Gatehouse Test');
+        assert.equal(c.cert_pem, new X509Certificate(readFileSync(pki.chain('device-a'))).raw.toString('base64'));
+      }
+    });
+
+    test(`TLS ${version}, verify_peer without a client certificate: resumption works`, async () => {
+      const results = await pyResume(t.port('ssl:optional'), certs.caCert, version, 2, `py-opt-${version}`);
+      assert.deepEqual(results.map((r) => [r.ok, r.reused]), [[true, false], [true, true]]);
+    });
+
+    test(`TLS ${version}, reuse_sessions = false: every connection is a full handshake, none fails`, async () => {
+      const results = await pyResume(t.port('ssl:noreuse'), certs.caCert, version, 3, `py-noreuse-${version}`, device('device-a'));
+      assert.deepEqual(results.map((r) => [r.ok, r.reused, r.error]), [[true, false, ''], [true, false, ''], [true, false, '']]);
+    });
+  }
+
+  test('openssl s_client -sess_out / -sess_in resumes on the mTLS listener (TLS 1.2 and 1.3)', async () => {
+    for (const v of ['-tls1_2', '-tls1_3']) {
+      const sess = join(dir, `s_client${v}.sess`);
+      const args = (io: string[]) => ['s_client', '-connect', `127.0.0.1:${t.port('ssl:mtls')}`, '-CAfile', certs.caCert, '-cert', pki.chain('device-b'), '-key', pki.key('device-b'), v, ...io];
+      const first = await run('openssl', args(['-sess_out', sess]), { input: connectPacket(`sc-first${v}`), keepStdinOpenMs: 800, timeoutMs: 6000 });
+      assert.match(first.stdout, /^New, /m, first.stdout);
+      const second = await run('openssl', args(['-sess_in', sess]), { input: connectPacket(`sc-again${v}`), keepStdinOpenMs: 800, timeoutMs: 6000 });
+      assert.match(second.stdout, /^Reused, /m, second.stdout);
+      assert.ok(second.stdoutBytes.includes(CONNACK_OK), second.stdout);
+      assert.equal((await authn.credentialOf(`sc-again${v}`)).username, 'device-b');
+    }
+  });
+
+  const client = () => ({ ca: readFileSync(certs.caCert), cert: readFileSync(pki.chain('device-a')), key: readFileSync(pki.key('device-a')) });
+
+  test('wss: a TLS 1.3 session resumes and the WebSocket upgrade is answered', async () => {
+    const upgrade = Buffer.from(
+      'GET /mqtt HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n',
+    );
+    const switched = (b: Buffer) => b.toString('latin1').startsWith('HTTP/1.1 101');
+    const first = await tlsExchange({ port: t.port('wss:mtls'), ...client() }, upgrade, switched);
+    assert.ok(switched(first.received) && first.session, first.error);
+    const again = await tlsExchange({ port: t.port('wss:mtls'), ...client(), session: first.session! }, upgrade, switched);
+    assert.equal(again.reused, true);
+    assert.ok(switched(again.received), again.received.toString());
+  });
+
+  test('STOMP ssl: a TLS 1.2 session resumes and CONNECT gets CONNECTED', async () => {
+    const frame = encodeFrame({ command: 'CONNECT', headers: [['accept-version', '1.2'], ['host', 'gatehouse']], body: Buffer.alloc(0) }, '1.2');
+    const connected = (b: Buffer) => b.toString('latin1').startsWith('CONNECTED');
+    const opts = { port: t.port('stomp:ssl:mtls'), ...client(), maxVersion: 'TLSv1.2' as const };
+    const first = await tlsExchange(opts, frame, connected);
+    assert.ok(connected(first.received) && first.session, first.error);
+    const again = await tlsExchange({ ...opts, session: first.session! }, frame, connected);
+    assert.equal(again.reused, true);
+    assert.ok(connected(again.received), again.received.toString());
+  });
+
+  test('a ticket from before a key rotation gives a full handshake, not an error; the next one resumes', async () => {
+    const opts = { port: t.port('ssl:mtls'), ...client() };
+    const first = await tlsExchange(opts, connectPacket('rot-1'), hasConnack);
+    assert.ok(first.session);
+    t.node.transport.rotateTicketKeys('ssl:mtls');
+    const afterRotation = await tlsExchange({ ...opts, session: first.session! }, connectPacket('rot-2'), hasConnack);
+    assert.equal(afterRotation.reused, false);
+    assert.ok(hasConnack(afterRotation.received));
+    const resumed = await tlsExchange({ ...opts, session: afterRotation.session! }, connectPacket('rot-3'), hasConnack);
+    assert.equal(resumed.reused, true);
+  });
+
+  test('a resumed session of a certificate revoked since is refused (RFC 5280 §6.3 checked on resumption)', async () => {
+    await pki.issue('device-late', '/O=Gatehouse Test/CN=device-late');
+    const opts = { port: t.port('ssl:crl'), ca: readFileSync(certs.caCert), cert: readFileSync(pki.chain('device-late')), key: readFileSync(pki.key('device-late')) };
+    const first = await tlsExchange(opts, connectPacket('late-1'), hasConnack);
+    assert.ok(hasConnack(first.received) && first.session, first.error);
+    const resumedBefore = await tlsExchange({ ...opts, session: first.session! }, connectPacket('late-2'), hasConnack);
+    assert.equal(resumedBefore.reused, true);
+    assert.ok(hasConnack(resumedBefore.received));
+
+    await pki.revoke('device-late');
+    const listener = t.node.listeners.get('ssl:crl')!;
+    await t.node.listeners.update({ ...listener.spec }); // re-reads crlfile, keeps the ticket keys
+    const resumedAfter = await tlsExchange({ ...opts, session: resumedBefore.session ?? first.session! }, connectPacket('late-3'), hasConnack);
+    assert.equal(hasConnack(resumedAfter.received), false);
+    assert.ok(
+      t.logs.lines.some((l) => l['listener'] === 'ssl:crl' && /client certificate refused on session resumption: CERT_REVOKED/.test(String(l['reason']))),
+      t.logs.text(),
+    );
+    const full = await tlsExchange(opts, connectPacket('late-4'), hasConnack);
+    assert.equal(hasConnack(full.received), false, 'a full handshake is refused by OpenSSL too');
+  });
+});
