@@ -407,6 +407,7 @@ export function peerCertificate(der: Buffer): PeerCertificate {
     sanDns: id.sanDns,
     sanEmail: id.sanEmail,
     sanUri: id.sanUri,
+    ...(id.notUtf8.length > 0 ? { notUtf8: id.notUtf8 } : {}),
   };
 }
 

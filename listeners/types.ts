@@ -20,6 +20,11 @@ export interface PeerCertificate {
   sanDns: string[];
   sanEmail: string[];
   sanUri: string[];
+  /**
+   * Fields whose bytes in the certificate are not valid UTF-8 (their string form above holds
+   * U+FFFD replacements), so they cannot become an MQTT username or client id.
+   */
+  notUtf8?: readonly ('cn' | 'san_dns' | 'san_email' | 'san_uri')[];
 }
 
 /** Everything known about a connection before its protocol's first byte is read. */

@@ -94,6 +94,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     maxPacketSize,
     peerCertAsUsername: config.mqtt.peer_cert_as_username,
     peerCertAsClientid: config.mqtt.peer_cert_as_clientid,
+    maxClientidLen: config.mqtt.max_clientid_len,
   };
   const front = new MqttFront({ logger, authn: () => authn, settings: () => frontSettings });
   const broker = await MqttBroker.create({

@@ -5,7 +5,7 @@ import type { ConnectionMeta } from '../../listeners/types.js';
 import type { AuthenticationService, AuthnDecision } from '../../src/authn/types.js';
 import { credentialFor } from '../../src/authn/credential.js';
 import type { AuthorizationService, AuthzAction, AuthzClient, AuthzDecision } from '../../src/authz/types.js';
-import { identityFromConnect, renderMountpoint, type ClientinfoOverride } from './clientinfo.js';
+import { certPlaceholderProblem, identityFromConnect, renderMountpoint, type ClientinfoOverride } from './clientinfo.js';
 import { hidesDollarTopics, topicFilterProblem, topicNameProblem } from './destination.js';
 import {
   StompDecoder,
@@ -265,6 +265,11 @@ export class StompChannel {
       return;
     }
 
+    const certProblem = certPlaceholderProblem(this.settings.clientinfoOverride, this.meta);
+    if (certProblem) {
+      this.refuseLogin('bad_username_or_password', certProblem);
+      return;
+    }
     const identity = identityFromConnect(this.settings.clientinfoOverride, { header: (name) => header(frame, name), meta: this.meta });
     const meta = this.meta;
     const credential = credentialFor(meta, {

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../../listeners/types.js';
-import { peerCertAs, type PeerCertAsKind } from '../../listeners/identity/index.js';
+import { identityValueProblem, MQTT_STRING_MAX_BYTES, peerCertAs, peerCertAsProblem, type PeerCertAsKind } from '../../listeners/identity/index.js';
 import { looksLikeProxyHeader } from '../../listeners/proxy-protocol.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
 import type { AuthzClient } from '../authz/types.js';
@@ -17,6 +17,8 @@ export interface MqttFrontSettings {
   maxPacketSize: number;
   peerCertAsUsername: PeerCertAs;
   peerCertAsClientid: PeerCertAs;
+  /** `mqtt.max_clientid_len`: a client id taken from a certificate may not be longer either. */
+  maxClientidLen?: number;
 }
 
 export interface MqttFrontDeps {
@@ -113,6 +115,14 @@ export class MqttFront {
       }
     }
     const settings = this.deps.settings();
+    const problem =
+      certIdentityProblem(meta, settings.peerCertAsUsername, MQTT_STRING_MAX_BYTES, 'mqtt.peer_cert_as_username') ??
+      certIdentityProblem(meta, settings.peerCertAsClientid, Math.min(MQTT_STRING_MAX_BYTES, settings.maxClientidLen ?? MQTT_STRING_MAX_BYTES), 'mqtt.peer_cert_as_clientid');
+    if (problem) {
+      this.refuseCertIdentity(stream, meta, request, problem);
+      decided(undefined);
+      return;
+    }
     const certUsername = certField(meta, settings.peerCertAsUsername);
     const certClientid = certField(meta, settings.peerCertAsClientid);
     const credential = buildCredential(meta, request, certUsername, certClientid);
@@ -177,6 +187,28 @@ export class MqttFront {
     });
     if (v5) closeWithConnack(stream, mqttPacket.generate({ cmd: 'connack', reasonCode: TOPIC_NAME_INVALID, sessionPresent: false }, { protocolVersion: 5 }));
     else stream.destroy();
+  }
+
+  /**
+   * The certificate field a peer_cert_as_* setting names is missing or cannot be an MQTT
+   * string: refused as a bad username (CONNACK 0x86, 3.1.1 return code 4), never replaced by
+   * what the client sent (a deliberate difference from EMQX, README).
+   */
+  private refuseCertIdentity(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, problem: string): void {
+    const code = connackReasonCode('bad_username_or_password');
+    const version = request.protocolVersion;
+    this.logRefusal(meta, {
+      clientid: request.clientId,
+      username: request.username,
+      reason: 'bad_username_or_password',
+      detail: problem,
+      reason_code: version === 5 ? code : v3ReturnCode(code),
+    });
+    const packet =
+      version === 5
+        ? { cmd: 'connack' as const, reasonCode: code, sessionPresent: false }
+        : { cmd: 'connack' as const, returnCode: v3ReturnCode(code), sessionPresent: false };
+    closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: version === 3 || version === 5 ? version : 4 }));
   }
 
   private refuseDecision(
@@ -286,6 +318,18 @@ function describeBadStart(buf: Buffer): string {
   return `first packet is not CONNECT (first byte 0x${buf[0]!.toString(16).padStart(2, '0')})`;
 }
 
+
+/**
+ * Why the field `kind` names cannot identify this connection (`setting: reason`), or undefined.
+ * A connection without a certificate (or, for psk_identity, without PSK) is not concerned.
+ */
+function certIdentityProblem(meta: ConnectionMeta, kind: PeerCertAs, maxBytes: number, setting: string): string | undefined {
+  if (kind === 'disabled') return undefined;
+  let problem: string | undefined;
+  if (kind === 'psk_identity') problem = meta.pskIdentity === undefined ? undefined : identityValueProblem(kind, meta.pskIdentity, maxBytes);
+  else problem = meta.cert ? peerCertAsProblem(kind, meta.cert, maxBytes) : undefined;
+  return problem === undefined ? undefined : `${setting} = ${kind}: ${problem}`;
+}
 
 /** The certificate (or PSK) field a `peer_cert_as_*` setting names, when the connection has it. */
 export function certField(meta: ConnectionMeta, kind: PeerCertAs): string | undefined {

@@ -4,7 +4,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { childrenOf, readNode } from '../../listeners/identity/der.js';
 import { run } from './support.js';
+
+/** A DER element: tag, definite length (RFC 5280 relies on X.690 DER), content. */
+function tlv(tag: number, content: Buffer): Buffer {
+  const n = content.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : n < 0x10000 ? [0x82, n >> 8, n & 0xff] : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...len]), content]);
+}
 
 export interface TestPki {
   dir: string;
@@ -18,6 +27,13 @@ export interface TestPki {
   key(name: string): string;
   /** Issues a client certificate from the intermediate; `subj` as openssl's -subj. */
   issue(name: string, subj: string, ext?: string): Promise<void>;
+  /**
+   * Issues `<name>` with a subject of one CN holding exactly `cn` as a UTF8String: bytes
+   * `openssl req -subj` cannot write (U+0000, invalid UTF-8, more than the 64 characters of
+   * RFC 5280's ub-common-name). The subject is put into an openssl-made certificate, which
+   * `openssl x509 -CA` then signs again.
+   */
+  issueWithCn(name: string, cn: Buffer): Promise<void>;
   /** Revokes `<name>` at the intermediate and rewrites `crls` (RFC 5280 §5). */
   revoke(name: string): Promise<void>;
 }
@@ -69,6 +85,27 @@ export async function makePki(dir: string): Promise<TestPki> {
       const extFile = ext ? `${name}.ext` : 'leaf.ext';
       if (ext) writeFileSync(f(extFile), `${readFileSync(f('leaf.ext'), 'utf8')}${ext}\n`);
       await sign(name, 'int1', subj, extFile);
+      writeFileSync(f(`${name}.chain.pem`), pem(name) + pem('int1'));
+    },
+    async issueWithCn(name, cn) {
+      // No keyUsage: OpenSSL takes a certificate as self-signed only if a keyUsage allows keyCertSign.
+      writeFileSync(f('plain.ext'), 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+      await sign(`${name}-template`, 'int1', '/CN=template', 'plain.ext');
+      const der = new X509Certificate(readFileSync(f(`${name}-template.pem`))).raw;
+      const cert = readNode(der, 0);
+      const [tbs, ...signature] = childrenOf(der, cert);
+      const fields = childrenOf(der, tbs!);
+      const at = fields[0]!.tagClass === 'context' ? 5 : 4; // after [0] version, serial, signature, issuer, validity
+      const cnOid = Buffer.from([0x06, 0x03, 0x55, 0x04, 0x03]);
+      const subject = tlv(0x30, tlv(0x31, tlv(0x30, Buffer.concat([cnOid, tlv(0x0c, cn)]))));
+      const parts = fields.map((node, i) => (i === at ? subject : der.subarray(node.start, node.end)));
+      const patched = tlv(0x30, Buffer.concat([tlv(0x30, Buffer.concat(parts)), ...signature.map((n) => der.subarray(n.start, n.end))]));
+      writeFileSync(f(`${name}.der`), patched);
+      // Self-signed again with the leaf's own key first (extensions cleared, or the intermediate's
+      // authority key id would say otherwise): `x509 -CA` wants a valid self-signed input.
+      await openssl(['x509', '-inform', 'DER', '-in', f(`${name}.der`), '-signkey', f(`${name}-template.key`), '-clrext', '-days', '2', '-out', f(`${name}.self.pem`)]);
+      await openssl(['x509', '-in', f(`${name}.self.pem`), '-CA', f('int1.pem'), '-CAkey', f('int1.key'), '-set_serial', String(++serial), '-days', '2', '-extfile', f('leaf.ext'), '-out', f(`${name}.pem`)]);
+      writeFileSync(f(`${name}.key`), readFileSync(f(`${name}-template.key`)));
       writeFileSync(f(`${name}.chain.pem`), pem(name) + pem('int1'));
     },
     async revoke(name) {

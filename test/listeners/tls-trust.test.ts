@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { generateDevCertificates, type DevCertPaths } from '../../certs/generate.js';
-import { startTestNode, type TestNode } from '../helpers/node.js';
+import { connackCode, startTestNode, type TestNode } from '../helpers/node.js';
 import { encodeFrame } from '../../gateways/stomp/frame.js';
 import { CONNACK_OK, connectPacket, RecordingAuthn, run } from './support.js';
 import { makePki, type TestPki } from './pki.js';
@@ -215,5 +215,88 @@ describe('TLS session resumption (reuse_sessions)', () => {
     );
     const full = await tlsExchange(opts, connectPacket('late-4'), hasConnack);
     assert.equal(hasConnack(full.received), false, 'a full handshake is refused by OpenSSL too');
+  });
+});
+
+describe('peer_cert_as_* fails closed (a deliberate difference from EMQX)', () => {
+  let dir: string;
+  let certs: DevCertPaths;
+  let pki: TestPki;
+  let t: TestNode;
+  const authn = new RecordingAuthn();
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-certid-'));
+    certs = await generateDevCertificates(join(dir, 'dev'));
+    pki = await makePki(dir);
+    await pki.issue('good', '/O=Gatehouse Test/CN=good-device');
+    await pki.issue('san-only', '/O=Gatehouse Test/OU=No CN', 'subjectAltName=DNS:san-only.example.test');
+    await pki.issueWithCn('nul-cn', Buffer.from('dev\u0000ice', 'utf8'));
+    await pki.issueWithCn('long-cn', Buffer.from('x'.repeat(2000)));
+    const ssl = `ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${pki.cas}", verify = verify_peer, fail_if_no_peer_cert = true }`;
+    t = await startTestNode(
+      [
+        `listeners.ssl.id { bind = "127.0.0.1:0", ${ssl} }`,
+        `listeners.wss.id { bind = "127.0.0.1:0", ${ssl} }`,
+        'mqtt { peer_cert_as_username = cn, peer_cert_as_clientid = cn, max_clientid_len = 256 }',
+        `gateway.stomp { clientinfo_override { username = "\${ClientInfo.cn}" }, listeners.ssl.id { bind = "127.0.0.1:0", ${ssl} } }`,
+      ].join('\n'),
+      { authn },
+    );
+  });
+  after(async () => {
+    await t?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const withCert = (name: string, extra: Record<string, unknown> = {}) => ({
+    ca: readFileSync(certs.caCert),
+    cert: readFileSync(pki.chain(name)),
+    key: readFileSync(pki.key(name)),
+    reconnectPeriod: 0,
+    ...extra,
+  });
+  const refusal = (listener: string, detail: RegExp) =>
+    t.logs.lines.find((l) => l['msg'] === 'connection refused' && l['listener'] === listener && detail.test(String(l['detail'] ?? l['reason'])));
+
+  test('a certificate with a CN is admitted under it (username and client id)', async () => {
+    assert.equal(await connackCode(t.url('ssl:id'), withCert('good', { clientId: 'claimed-id', username: 'claimed-user', protocolVersion: 5 })), 0);
+    const c = await authn.credentialOf('good-device');
+    assert.equal(c.username, 'good-device');
+  });
+
+  test('SAN-only certificate: CONNACK 0x86 on MQTT 5, return code 4 on 3.1.1, never the username the client sent', async () => {
+    assert.equal(await connackCode(t.url('ssl:id'), withCert('san-only', { clientId: 'san5', username: 'admin', protocolVersion: 5 })), 0x86);
+    assert.equal(await connackCode(t.url('wss:id'), withCert('san-only', { clientId: 'san4', username: 'admin', protocolVersion: 4 })), 4);
+    assert.equal(authn.seen.some((c) => c.username === 'admin'), false);
+    const line = refusal('ssl:id', /mqtt\.peer_cert_as_username = cn: the certificate has no cn/);
+    assert.ok(line, t.logs.text());
+    assert.equal(line['reason_code'], 0x86);
+    assert.ok(refusal('wss:id', /peer_cert_as_username = cn: the certificate has no cn/), t.logs.text());
+  });
+
+  // (A UTF8String CN that is not UTF-8 cannot be tested end to end: OpenSSL refuses to parse
+  // such a certificate, in `openssl x509` as in the handshake.)
+  test('a CN with U+0000 is refused, naming the field and the fault', async () => {
+    assert.equal(await connackCode(t.url('ssl:id'), withCert('nul-cn', { protocolVersion: 5 })), 0x86);
+    assert.ok(refusal('ssl:id', /peer_cert_as_username = cn: cn contains U\+0000/), t.logs.text());
+    assert.equal(await connackCode(t.url('ssl:id'), withCert('nul-cn', { protocolVersion: 4 })), 4);
+  });
+
+  test('a 2 000-character CN exceeds mqtt.max_clientid_len as a client id and is refused', async () => {
+    assert.equal(await connackCode(t.url('ssl:id'), withCert('long-cn', { protocolVersion: 5 })), 0x86);
+    assert.ok(refusal('ssl:id', /peer_cert_as_clientid = cn: cn is 2000 bytes, more than 256/), t.logs.text());
+    assert.equal(authn.seen.some((c) => c.clientid.startsWith('xxxx')), false);
+  });
+
+  test('STOMP ssl: a ${ClientInfo.cn} username template with a SAN-only certificate gets ERROR and the connection closes', async () => {
+    const frame = encodeFrame({ command: 'CONNECT', headers: [['accept-version', '1.2'], ['host', 'gatehouse'], ['login', 'admin']], body: Buffer.alloc(0) }, '1.2');
+    let closed = false;
+    const r = await tlsExchange({ port: t.port('stomp:ssl:id'), ...withCert('san-only') }, frame, (b) => b.includes(0)).then((x) => ((closed = true), x));
+    assert.ok(closed);
+    assert.match(r.received.toString('latin1'), /^ERROR\n[\s\S]*message:Login Failed: bad_username_or_password/);
+    assert.ok(refusal('stomp:ssl:id', /clientinfo_override\.username \$\{ClientInfo\.cn\}: the certificate has no cn/), t.logs.text());
+    const good = await tlsExchange({ port: t.port('stomp:ssl:id'), ...withCert('good') }, frame, (b) => b.includes(0));
+    assert.match(good.received.toString('latin1'), /^CONNECTED/);
   });
 });
