@@ -2,12 +2,15 @@ import type { ConfigCheck, ConfigProblem } from './config/load.js';
 import { LISTENER_TYPES, type GatehouseConfig } from './config/schema.js';
 import { chainProblems } from './authn/registry.js';
 import { cidrProblem } from '../listeners/proxy-protocol.js';
+import { buildTlsSettings } from '../listeners/tls.js';
+import type { SslOptions } from './config/schema.js';
 import './authn/backends/index.js';
 
 /** What the checks read of a listener block. */
 interface ListenerBlock {
   authentication: Array<Record<string, unknown>>;
   proxy_protocol_trusted_cidrs?: string[];
+  ssl_options?: SslOptions;
 }
 
 /** Every listener block, MQTT and gateway, with its id (`tcp:default`, `stomp:tcp:default`) and config path. */
@@ -49,10 +52,42 @@ function trustedCidrProblems(config: GatehouseConfig): ConfigProblem[] {
   );
 }
 
-/** The checks config validation runs beyond the schema: authenticator blocks per chain, listener CIDRs. */
+/**
+ * ssl_options that Gatehouse would otherwise accept and ignore, and CRL set-ups that would
+ * refuse every client at run time: with enable_crl_check the listener's files are loaded here
+ * as at start, so a CA of cacertfile without a CRL in crlfile is named (RFC 5280 §6.3.3).
+ * Paths resolve against the working directory, as `gatehouse start` does.
+ */
+function tlsProblems(config: GatehouseConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.crl_cache !== undefined) {
+    problems.push({ path: 'crl_cache', message: 'not supported yet: CRLs are read from ssl_options.crlfile, distribution points are not fetched' });
+  }
+  for (const { id, path, listener } of configuredListeners(config)) {
+    const ssl = listener.ssl_options;
+    if (!ssl) continue;
+    if (ssl.secure_renegotiate === false) {
+      problems.push({ path: `${path}.ssl_options.secure_renegotiate`, message: 'not supported yet: OpenSSL always uses secure renegotiation (RFC 5746)' });
+    }
+    for (const key of ['dhfile', 'user_lookup_fun'] as const) {
+      if (ssl[key] !== undefined) problems.push({ path: `${path}.ssl_options.${key}`, message: 'not supported yet' });
+    }
+    if (ssl.enable_crl_check) {
+      try {
+        buildTlsSettings(id, ssl, process.cwd());
+      } catch (err) {
+        problems.push({ path: `${path}.ssl_options`, message: (err as Error).message });
+      }
+    }
+  }
+  return problems;
+}
+
+/** The checks config validation runs beyond the schema: authenticator blocks per chain, listener CIDRs, TLS. */
 export function configChecks(): ConfigCheck[] {
   return [
     (config): ConfigProblem[] => configuredChains(config).flatMap((c) => chainProblems(c.path, c.authenticators)),
     trustedCidrProblems,
+    tlsProblems,
   ];
 }

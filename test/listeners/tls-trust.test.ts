@@ -5,7 +5,9 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadConfigText, ConfigError } from '../../src/config/load.js';
+import { configChecks } from '../../src/checks.js';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -298,5 +300,86 @@ describe('peer_cert_as_* fails closed (a deliberate difference from EMQX)', () =
     assert.ok(refusal('stomp:ssl:id', /clientinfo_override\.username \$\{ClientInfo\.cn\}: the certificate has no cn/), t.logs.text());
     const good = await tlsExchange({ port: t.port('stomp:ssl:id'), ...withCert('good') }, frame, (b) => b.includes(0));
     assert.match(good.received.toString('latin1'), /^CONNECTED/);
+  });
+});
+
+describe('CRLs for a root → intermediate chain (enable_crl_check, crlfile)', () => {
+  let dir: string;
+  let certs: DevCertPaths;
+  let pki: TestPki;
+  let t: TestNode;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-crlchain-'));
+    certs = await generateDevCertificates(join(dir, 'dev'));
+    pki = await makePki(dir);
+    await pki.issue('kept', '/O=Gatehouse Test/CN=kept');
+    await pki.issue('gone', '/O=Gatehouse Test/CN=gone');
+    await pki.revoke('gone');
+    const ssl = `ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${pki.cas}", verify = verify_peer, fail_if_no_peer_cert = true, enable_crl_check = true, crlfile = "${pki.crls}" }`;
+    t = await startTestNode(
+      [
+        `listeners.ssl.crl { bind = "127.0.0.1:0", ${ssl} }`,
+        `listeners.wss.crl { bind = "127.0.0.1:0", ${ssl} }`,
+        `gateway.stomp { listeners.ssl.crl { bind = "127.0.0.1:0", ${ssl} } }`,
+      ].join('\n'),
+    );
+  });
+  after(async () => {
+    await t?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const opts = (name: string) => ({ ca: readFileSync(certs.caCert), cert: readFileSync(pki.chain(name)), key: readFileSync(pki.key(name)), reconnectPeriod: 0 });
+  const refused = (listener: string, reason: RegExp) =>
+    t.logs.lines.some((l) => l['msg'] === 'connection refused' && l['listener'] === listener && reason.test(String(l['reason'])));
+
+  test('ssl and wss: both CRLs of one file are loaded; a good leaf is admitted, a revoked one refused (CERT_REVOKED)', async () => {
+    for (const listener of ['ssl:crl', 'wss:crl']) {
+      assert.equal(await connackCode(t.url(listener), opts('kept')), 0, listener);
+      await assert.rejects(connackCode(t.url(listener), opts('gone')));
+      assert.ok(refused(listener, /client certificate refused: CERT_REVOKED/), t.logs.text());
+      assert.equal(refused(listener, /UNABLE_TO_GET_CRL/), false);
+    }
+  });
+
+  test('STOMP ssl: the good leaf gets CONNECTED, the revoked one fails the handshake', async () => {
+    const frame = encodeFrame({ command: 'CONNECT', headers: [['accept-version', '1.2'], ['host', 'gatehouse']], body: Buffer.alloc(0) }, '1.2');
+    const good = await tlsExchange({ port: t.port('stomp:ssl:crl'), ...opts('kept') }, frame, (b) => b.includes(0));
+    assert.match(good.received.toString('latin1'), /^CONNECTED/);
+    const bad = await tlsExchange({ port: t.port('stomp:ssl:crl'), ...opts('gone') }, frame, (b) => b.includes(0));
+    assert.equal(bad.received.length, 0);
+    assert.ok(refused('stomp:ssl:crl', /client certificate refused: CERT_REVOKED/), t.logs.text());
+  });
+
+  test('a listener update re-reads crlfile: a leaf revoked since is refused without a restart', async () => {
+    await pki.issue('later', '/O=Gatehouse Test/CN=later');
+    assert.equal(await connackCode(t.url('ssl:crl'), opts('later')), 0);
+    await pki.revoke('later');
+    const listener = t.node.listeners.get('ssl:crl')!;
+    await t.node.listeners.update({ ...listener.spec });
+    await assert.rejects(connackCode(t.url('ssl:crl'), opts('later')));
+  });
+
+  test('a CA of cacertfile without a CRL is named by the configuration check and stops the start', async () => {
+    const onlyRoot = join(dir, 'root-only.crl');
+    writeFileSync(onlyRoot, readFileSync(join(dir, 'root.crl')));
+    const text = `listeners.ssl.x { bind = "127.0.0.1:0", ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${pki.cas}", verify = verify_peer, enable_crl_check = true, crlfile = "${onlyRoot}" } }`;
+    assert.throws(
+      () => loadConfigText(text, { checks: configChecks() }),
+      (err: ConfigError) =>
+        err.problems.some((p) => p.path === 'listeners.ssl.x.ssl_options' && /no CRL for "CN=Trust Intermediate \(TEST ONLY\)" of ssl_options\.cacertfile/.test(p.message)),
+    );
+    await assert.rejects(startTestNode(text), /no CRL for "CN=Trust Intermediate \(TEST ONLY\)"/);
+  });
+
+  test('crl_cache and unsupported ssl_options are refused with "not supported yet", not ignored', () => {
+    assert.throws(
+      () => loadConfigText('crl_cache { refresh_interval = 15m }\nlisteners.ssl.x.ssl_options { dhfile = "dh.pem", secure_renegotiate = false }', { checks: configChecks() }),
+      (err: ConfigError) =>
+        ['crl_cache', 'listeners.ssl.x.ssl_options.dhfile', 'listeners.ssl.x.ssl_options.secure_renegotiate'].every((path) =>
+          err.problems.some((p) => p.path === path && /not supported yet/.test(p.message)),
+        ),
+    );
   });
 });
