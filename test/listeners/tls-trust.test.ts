@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tls from 'node:tls';
+import net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { generateDevCertificates, type DevCertPaths } from '../../certs/generate.js';
 import { connackCode, startTestNode, type TestNode } from '../helpers/node.js';
@@ -381,5 +383,180 @@ describe('CRLs for a root → intermediate chain (enable_crl_check, crlfile)', (
           err.problems.some((p) => p.path === path && /not supported yet/.test(p.message)),
         ),
     );
+  });
+});
+
+/** openssl s_client driven through stdin, each step waiting for what the previous one printed. */
+class SClient {
+  private out = '';
+  private readonly child: ChildProcess;
+  private readonly waiters = new Set<() => void>();
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[]) {
+    this.child = spawn('openssl', ['s_client', '-msg', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const take = (d: Buffer) => {
+      this.out += d.toString('latin1');
+      for (const w of [...this.waiters]) w();
+    };
+    this.child.stdout!.on('data', take);
+    this.child.stderr!.on('data', take);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => (resolve(code), [...this.waiters].forEach((w) => w()))));
+  }
+
+  get output(): string {
+    return this.out;
+  }
+
+  count(text: string): number {
+    return this.out.split(text).length - 1;
+  }
+
+  send(data: Buffer | string): void {
+    this.child.stdin!.write(data);
+  }
+
+  /** Resolves once the output satisfies `ok` (rejects if s_client exits first, or after 15 s). */
+  until(ok: (out: string) => boolean, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (ok(this.out)) done();
+        else if (this.child.exitCode !== null) done(new Error(`s_client exited before ${what}:\n${this.out}`));
+      };
+      const timer = setTimeout(() => done(new Error(`no ${what} within 15 s:\n${this.out}`)), 15000);
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+describe('client renegotiation (RFC 5246 §7.4.1.2) and TLS errors after the handshake', () => {
+  let dir: string;
+  let certs: DevCertPaths;
+  let t: TestNode;
+  const SERVER_FINISHED = '<<< TLS 1.2, Handshake [length 0010], Finished';
+  const CONNACK = '\x20\x02\x00\x00';
+  const PINGREQ = Buffer.from([0xc0, 0x00]);
+  const PINGRESP = '\xd0\x00';
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-reneg-'));
+    certs = await generateDevCertificates(join(dir, 'dev'));
+    const ssl = (extra: string) => `ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${certs.caCert}"${extra} }`;
+    t = await startTestNode(
+      [
+        `listeners.ssl.reneg { bind = "127.0.0.1:0", ${ssl('')} }`,
+        `listeners.ssl.noreneg { bind = "127.0.0.1:0", ${ssl(', client_renegotiation = false')} }`,
+        `gateway.stomp { listeners.ssl.reneg { bind = "127.0.0.1:0", ${ssl('')} } }`,
+      ].join('\n'),
+    );
+  });
+  after(async () => {
+    await t?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const closedWith = (listener: string, reason: RegExp) =>
+    t.logs.lines.filter((l) => l['msg'] === 'connection closed' && l['listener'] === listener && reason.test(String(l['reason'])));
+
+  const connected = async (listener: string, version: string) => {
+    const c = new SClient(['-connect', `127.0.0.1:${t.port(listener)}`, version, '-CAfile', certs.caCert]);
+    await c.until((o) => o.includes('Verify return code: 0'), 'handshake');
+    c.send(connectPacket(`reneg-${listener}-${version}`));
+    await c.until((o) => o.includes(CONNACK), 'CONNACK');
+    return c;
+  };
+
+  test('client_renegotiation = true (default): node\'s limit of 3 per 10 minutes applies; the 4th closes the connection, logged once', async () => {
+    const c = await connected('ssl:reneg', '-tls1_2');
+    try {
+      for (let i = 1; i <= tls.CLIENT_RENEG_LIMIT; i++) {
+        c.send('R\n');
+        await c.until(() => c.count(SERVER_FINISHED) === i + 1, `renegotiation ${i}`);
+      }
+      c.send(PINGREQ);
+      await c.until((o) => o.includes(PINGRESP), 'PINGRESP after 3 renegotiations');
+      c.send('R\n');
+      await c.exited;
+      assert.equal(c.count(SERVER_FINISHED), tls.CLIENT_RENEG_LIMIT + 1, 'the 4th renegotiation never completed');
+      assert.equal(closedWith('ssl:reneg', /client renegotiated more than 3 times in 600 s/).length, 1, t.logs.text());
+    } finally {
+      c.stop();
+    }
+  });
+
+  test('STOMP ssl listeners get the same limit', async () => {
+    const c = new SClient(['-connect', `127.0.0.1:${t.port('stomp:ssl:reneg')}`, '-tls1_2', '-CAfile', certs.caCert]);
+    try {
+      await c.until((o) => o.includes('Verify return code: 0'), 'handshake');
+      for (let i = 1; i <= tls.CLIENT_RENEG_LIMIT; i++) {
+        c.send('R\n');
+        await c.until(() => c.count(SERVER_FINISHED) === i + 1, `renegotiation ${i}`);
+      }
+      c.send('R\n');
+      await c.exited;
+      assert.equal(closedWith('stomp:ssl:reneg', /client renegotiated more than 3 times/).length, 1, t.logs.text());
+    } finally {
+      c.stop();
+    }
+  });
+
+  test('client_renegotiation = false: the first renegotiation is answered no_renegotiation (RFC 5246 §7.2.2) and never happens', async () => {
+    const c = await connected('ssl:noreneg', '-tls1_2');
+    try {
+      c.send('R\n');
+      await c.until((o) => o.includes('<<< TLS 1.2, Alert [length 0002], warning no_renegotiation'), 'no_renegotiation alert');
+      await c.exited; // s_client gives up on its own renegotiation with a fatal alert
+      assert.equal(c.count(SERVER_FINISHED), 1);
+      assert.equal(closedWith('ssl:noreneg', /TLS error/).length, 1, t.logs.text());
+    } finally {
+      c.stop();
+    }
+  });
+
+  test('TLS 1.3 (no renegotiation, RFC 8446 §4.6.3 KeyUpdate instead): five key updates leave the connection open', async () => {
+    const c = await connected('ssl:reneg', '-tls1_3');
+    try {
+      for (let i = 1; i <= 5; i++) {
+        c.send('K\n'); // KeyUpdate with update_requested: the server answers with its own on its next write
+        await c.until(() => c.count('>>> TLS 1.3, Handshake [length 0005], KeyUpdate') === i, `client KeyUpdate ${i}`);
+        c.send(PINGREQ);
+        await c.until(() => c.count(PINGRESP) === i, `PINGRESP ${i}`);
+      }
+      assert.equal(c.count('<<< TLS 1.3, Handshake [length 0005], KeyUpdate'), 5, 'the server updated its keys each time');
+    } finally {
+      c.stop();
+    }
+  });
+
+  test('a corrupt TLS record after CONNACK closes the connection at once and is logged once', async () => {
+    const raw = net.connect(t.port('ssl:reneg'), '127.0.0.1');
+    const secure = tls.connect({ socket: raw, servername: 'localhost', ca: readFileSync(certs.caCert) });
+    let got = Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => secure.write(connectPacket('corrupt-1')));
+      secure.on('data', (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (got.includes(CONNACK_OK)) resolve();
+      });
+      secure.once('error', reject);
+    });
+    const closed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
+    secure.on('error', () => {});
+    // An application_data record whose MAC cannot verify (RFC 5246 §6.2.3 / RFC 8446 §5.2: bad_record_mac).
+    raw.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x20]), Buffer.alloc(32, 0x5a)]));
+    await closed;
+    const lines = t.logs.lines.filter((l) => l['msg'] === 'connection closed' && l['listener'] === 'ssl:reneg' && /TLS error: .*(bad record mac|decryption failed|BAD_RECORD_MAC|DECRYPTION)/i.test(String(l['reason'])));
+    assert.equal(lines.length, 1, t.logs.text());
   });
 });
