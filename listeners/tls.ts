@@ -2,7 +2,7 @@
 // `ssl_options`, the per-listener holder that certificate reloads swap, and the accept step
 // that runs the server handshake on an accepted socket and records who the peer is.
 
-import { constants as cryptoConstants, createHash, randomBytes } from 'node:crypto';
+import { constants as cryptoConstants, createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import tls from 'node:tls';
@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { SslOptions } from '../src/config/schema.js';
 import { parseDuration } from '../src/config/hocon/units.js';
 import { certificateIdentity } from './identity/index.js';
-import { casWithoutCrl, CrlSet } from './revocation.js';
+import { casWithoutCrl, CrlSet, pemBlocks } from './revocation.js';
 import type { AcceptStep } from './listener.js';
 import type { ConnectionMeta, PeerCertificate } from './types.js';
 
@@ -170,6 +170,24 @@ export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: s
   // warning (RFC 5246 §7.2.2) and keeps the connection; TLS 1.3 has no renegotiation at all.
   if (!clientRenegotiation) secureOptions |= cryptoConstants.SSL_OP_NO_RENEGOTIATION;
   if (secureOptions !== 0) options.secureOptions = secureOptions;
+
+  // Name the file when a certificate does not parse; OpenSSL's own error ("no start line") does not.
+  const where = (field: 'certfile' | 'cacertfile') => {
+    const v = ssl[field] ?? DEFAULT_TLS_FILES[field];
+    return v.includes('-----BEGIN') ? `ssl_options.${field} (inline PEM)` : `ssl_options.${field} ${resolve(baseDir, v)}`;
+  };
+  for (const [field, pem] of [['certfile', cert], ['cacertfile', ca]] as const) {
+    if (pem === undefined) continue;
+    const blocks = pemBlocks(pem.toString('latin1'), 'CERTIFICATE');
+    if (blocks.length === 0) fail(`${where(field)}: no "BEGIN CERTIFICATE" block`);
+    for (const [i, block] of blocks.entries()) {
+      try {
+        new X509Certificate(block);
+      } catch (err) {
+        fail(`${where(field)}: certificate ${i + 1} cannot be read: ${(err as Error).message}`);
+      }
+    }
+  }
 
   let secureContext: tls.SecureContext;
   try {

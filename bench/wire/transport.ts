@@ -25,6 +25,8 @@ export type Socket = net.Socket;
 let proxySequence = 0;
 /** The session the next resuming TLS connection offers (`Endpoint.tlsResume`). */
 let lastSession: Buffer | undefined;
+/** Handshakes of this process that resumed a session (`Endpoint.tlsResume`). */
+export const tlsResumption = { resumed: 0 };
 /** The v2 header with everything but the client's address and port filled in, per endpoint port. */
 const v2Templates = new Map<string, Buffer>();
 
@@ -73,6 +75,9 @@ export function openSocket(endpoint: Endpoint): Socket {
   if (!endpoint.tlsResume) return tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost' });
   const secure = tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost', ...(lastSession ? { session: lastSession } : {}) });
   secure.on('session', (session: Buffer) => (lastSession = session));
+  secure.once('secureConnect', () => {
+    if (secure.isSessionReused()) tlsResumption.resumed++;
+  });
   return secure;
 }
 

@@ -57,11 +57,12 @@ export function connectRate(opts: Partial<ConnectRateOptions> = {}): Workload {
         details: {
           // Broker CPU per connection: comparable even when the load generator, not the broker, sets the pace.
           brokerCpuMsPerConn: ((brokerCpu / 100) * r.elapsedMs) / Math.max(1, r.connected),
-          connected: r.connected, failed: r.failed, elapsedMs: r.elapsedMs, latencyP50Ms: r.latencyP50Ms, latencyP99Ms: r.latencyP99Ms, latencyMaxMs: r.latencyMaxMs },
+          connected: r.connected, tlsResumed: r.tlsResumed, failed: r.failed, elapsedMs: r.elapsedMs, latencyP50Ms: r.latencyP50Ms, latencyP99Ms: r.latencyP99Ms, latencyMaxMs: r.latencyMaxMs },
       };
     },
     summarize: (s) =>
       `CONNACK latency p50 ${s.details['latencyP50Ms']!.toFixed(1)} ms, p99 ${s.details['latencyP99Ms']!.toFixed(1)} ms; ` +
-      `broker CPU ${s.details['brokerCpuMsPerConn']!.toFixed(3)} ms/conn; ${s.details['failed']} failed`,
+      `broker CPU ${s.details['brokerCpuMsPerConn']!.toFixed(3)} ms/conn; ${s.details['failed']} failed` +
+      (s.details['tlsResumed'] ? `; ${s.details['tlsResumed']} TLS sessions resumed` : ''),
   };
 }

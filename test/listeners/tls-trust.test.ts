@@ -21,6 +21,7 @@ import { connackCode, startTestNode, type TestNode } from '../helpers/node.js';
 import { encodeFrame } from '../../gateways/stomp/frame.js';
 import { CONNACK_OK, connectPacket, RecordingAuthn, run } from './support.js';
 import { makePki, type TestPki } from './pki.js';
+import { startApiNode, type ApiNode } from '../api/helpers.js';
 
 const RESUME_PY = fileURLToPath(new URL('./fixtures/tls_resume.py', import.meta.url));
 
@@ -558,5 +559,35 @@ describe('client renegotiation (RFC 5246 §7.4.1.2) and TLS errors after the han
     await closed;
     const lines = t.logs.lines.filter((l) => l['msg'] === 'connection closed' && l['listener'] === 'ssl:reneg' && /TLS error: .*(bad record mac|decryption failed|BAD_RECORD_MAC|DECRYPTION)/i.test(String(l['reason'])));
     assert.equal(lines.length, 1, t.logs.text());
+  });
+});
+
+describe('a listener update whose certificates cannot be loaded (API)', () => {
+  let dir: string;
+  let certs: DevCertPaths;
+  let api: ApiNode;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-tlsapi-'));
+    certs = await generateDevCertificates(join(dir, 'dev'));
+    writeFileSync(join(dir, 'bad.pem'), 'this is not PEM\n');
+    api = await startApiNode(`listeners.ssl.api { bind = "127.0.0.1:0", ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${certs.caCert}" } }`);
+  });
+  after(async () => {
+    await api?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('answers 400 naming the file and the fault; the listener keeps serving its old certificate', async () => {
+    const put = (ssl: Record<string, string>) => api.call('PUT', '/listeners/ssl%3Aapi', { ssl_options: { certfile: certs.serverCert, keyfile: certs.serverKey, ...ssl } });
+    const mismatched = await put({ keyfile: certs.clientKey });
+    assert.equal(mismatched.status, 400, mismatched.text);
+    assert.match(mismatched.body.message, /keyfile does not belong to certfile/);
+    const missing = await put({ keyfile: join(dir, 'missing-key.pem') });
+    assert.equal(missing.status, 400, missing.text);
+    assert.match(missing.body.message, /ssl_options\.keyfile: cannot read .*missing-key\.pem \(no such file/);
+    const badPem = await put({ certfile: join(dir, 'bad.pem') });
+    assert.equal(badPem.status, 400, badPem.text);
+    assert.match(badPem.body.message, /ssl_options\.certfile .*bad\.pem: no "BEGIN CERTIFICATE" block/);
+    assert.equal(await connackCode(`mqtts://localhost:${api.port('ssl:api')}`, { ca: readFileSync(certs.caCert), reconnectPeriod: 0 }), 0);
   });
 });
