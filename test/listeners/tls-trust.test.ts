@@ -5,9 +5,9 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadConfigText, ConfigError } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
+import { configChecks, filePermissionWarnings } from '../../src/checks.js';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -589,5 +589,62 @@ describe('a listener update whose certificates cannot be loaded (API)', () => {
     assert.equal(badPem.status, 400, badPem.text);
     assert.match(badPem.body.message, /ssl_options\.certfile .*bad\.pem: no "BEGIN CERTIFICATE" block/);
     assert.equal(await connackCode(`mqtts://localhost:${api.port('ssl:api')}`, { ca: readFileSync(certs.caCert), reconnectPeriod: 0 }), 0);
+  });
+});
+
+describe('private files: the data directory and what is in it', () => {
+  test('a new data directory is created 0700 and the database, WAL and shared-memory files 0600', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'gatehouse-modes-'));
+    const dataDir = join(parent, 'data');
+    const t = await startTestNode('', { dataDir });
+    try {
+      t.node.store.users.insert('mqtt:global', { user_id: 'mode-user', password_hash: 'x', salt: '', is_superuser: false });
+      assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+      for (const name of ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm']) {
+        assert.equal(statSync(join(dataDir, name)).mode & 0o777, 0o600, name);
+      }
+    } finally {
+      await t.stop();
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  test('an existing world-readable database is made 0600 when opened', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-modes-old-'));
+    writeFileSync(join(dataDir, 'gatehouse.db'), '');
+    chmodSync(join(dataDir, 'gatehouse.db'), 0o644);
+    const t = await startTestNode('', { dataDir });
+    try {
+      assert.equal(statSync(join(dataDir, 'gatehouse.db')).mode & 0o777, 0o600);
+    } finally {
+      await t.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('check-config warns about a data directory, a file in it, or a key file that others can read', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'gatehouse-modes-check-'));
+    try {
+      const certs = await generateDevCertificates(join(base, 'certs'));
+      mkdirSync(join(base, 'data'), { mode: 0o755 });
+      chmodSync(join(base, 'data'), 0o755);
+      writeFileSync(join(base, 'data', 'gatehouse.db'), '');
+      chmodSync(join(base, 'data', 'gatehouse.db'), 0o644);
+      chmodSync(certs.serverKey, 0o644);
+      const config = loadConfigText(
+        `node.data_dir = "data"\nlisteners.ssl.k { bind = "127.0.0.1:0", ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}" } }`,
+        { checks: configChecks() },
+      );
+      const warnings = filePermissionWarnings(config, base);
+      assert.ok(warnings.some((w) => /^node\.data_dir .*data is open to other users \(mode 755\)/.test(w)), warnings.join('\n'));
+      assert.ok(warnings.some((w) => /gatehouse\.db is readable by other users \(mode 644\)/.test(w)), warnings.join('\n'));
+      assert.ok(warnings.some((w) => /^listeners\.ssl\.k\.ssl_options\.keyfile .* is readable by other users \(mode 644\)/.test(w)), warnings.join('\n'));
+      chmodSync(join(base, 'data'), 0o700);
+      chmodSync(join(base, 'data', 'gatehouse.db'), 0o600);
+      chmodSync(certs.serverKey, 0o600);
+      assert.deepEqual(filePermissionWarnings(config, base), []);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
