@@ -204,11 +204,7 @@ export class MqttFront {
       detail: problem,
       reason_code: version === 5 ? code : v3ReturnCode(code),
     });
-    const packet =
-      version === 5
-        ? { cmd: 'connack' as const, reasonCode: code, sessionPresent: false }
-        : { cmd: 'connack' as const, returnCode: v3ReturnCode(code), sessionPresent: false };
-    closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: version === 3 || version === 5 ? version : 4 }));
+    closeWithRefusal(stream, version, code);
   }
 
   private refuseDecision(
@@ -229,11 +225,7 @@ export class MqttFront {
       ...(decision.steps ? { steps: decision.steps } : {}),
       reason_code: version === 5 ? code : v3ReturnCode(code),
     });
-    const packet =
-      version === 5
-        ? { cmd: 'connack' as const, reasonCode: code, sessionPresent: false }
-        : { cmd: 'connack' as const, returnCode: v3ReturnCode(code), sessionPresent: false };
-    closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: version === 3 || version === 5 ? version : 4 }));
+    closeWithRefusal(stream, version, code);
   }
 
   /** One log line per refused connection (listener, peer, reason; never a password). */
@@ -263,6 +255,15 @@ const SUPPORTED_LEVELS = new Set([3, 4, 5]);
 function closeWithConnack(stream: Duplex, connack: Buffer): void {
   stream.end(connack);
   setTimeout(() => stream.destroy(), 1000).unref();
+}
+
+/** CONNACK with an MQTT 5 reason code (its 3.1/3.1.1 return code on older versions), then close. */
+function closeWithRefusal(stream: Duplex, version: number, code: number): void {
+  const packet =
+    version === 5
+      ? { cmd: 'connack' as const, reasonCode: code, sessionPresent: false }
+      : { cmd: 'connack' as const, returnCode: v3ReturnCode(code), sessionPresent: false };
+  closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: version === 3 || version === 5 ? version : 4 }));
 }
 
 /** Built field by field (no temporary spread objects): this runs for every connection. */

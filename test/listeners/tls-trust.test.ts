@@ -82,6 +82,12 @@ function tlsExchange(opts: tls.ConnectionOptions, payload: Buffer, done: (got: B
 
 const hasConnack = (b: Buffer) => b.includes(CONNACK_OK);
 
+/** A temp directory with the development server certificates and a root → intermediate PKI. */
+async function trustFixture(prefix: string): Promise<{ dir: string; certs: DevCertPaths; pki: TestPki }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, certs: await generateDevCertificates(join(dir, 'dev')), pki: await makePki(dir) };
+}
+
 describe('TLS session resumption (reuse_sessions)', () => {
   let dir: string;
   let certs: DevCertPaths;
@@ -90,9 +96,7 @@ describe('TLS session resumption (reuse_sessions)', () => {
   const authn = new RecordingAuthn();
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gatehouse-resume-'));
-    certs = await generateDevCertificates(join(dir, 'dev'));
-    pki = await makePki(dir);
+    ({ dir, certs, pki } = await trustFixture('gatehouse-resume-'));
     await pki.issue('device-a', '/O=Gatehouse Test/CN=device-a');
     await pki.issue('device-b', '/O=Gatehouse Test/CN=device-b');
     const server = `certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}"`;
@@ -231,9 +235,7 @@ describe('peer_cert_as_* fails closed (a deliberate difference from EMQX)', () =
   const authn = new RecordingAuthn();
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gatehouse-certid-'));
-    certs = await generateDevCertificates(join(dir, 'dev'));
-    pki = await makePki(dir);
+    ({ dir, certs, pki } = await trustFixture('gatehouse-certid-'));
     await pki.issue('good', '/O=Gatehouse Test/CN=good-device');
     await pki.issue('san-only', '/O=Gatehouse Test/OU=No CN', 'subjectAltName=DNS:san-only.example.test');
     await pki.issueWithCn('nul-cn', Buffer.from('dev\u0000ice', 'utf8'));
@@ -313,9 +315,7 @@ describe('CRLs for a root → intermediate chain (enable_crl_check, crlfile)', (
   let t: TestNode;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'gatehouse-crlchain-'));
-    certs = await generateDevCertificates(join(dir, 'dev'));
-    pki = await makePki(dir);
+    ({ dir, certs, pki } = await trustFixture('gatehouse-crlchain-'));
     await pki.issue('kept', '/O=Gatehouse Test/CN=kept');
     await pki.issue('gone', '/O=Gatehouse Test/CN=gone');
     await pki.revoke('gone');
