@@ -3,6 +3,7 @@ import { startCpuWindow } from './harness/cpu.js';
 import { percentile } from './harness/stats.js';
 import { userName, userPassword } from './wire/credentials.js';
 import { WireClient, type ConnectOptions, type Endpoint } from './wire/client.js';
+import { tlsResumption } from './wire/transport.js';
 
 /** Load process: opens `clients` connections, `concurrency` at a time, timing CONNECT → CONNACK. */
 
@@ -36,6 +37,8 @@ export interface ConnectLoadResult {
   latencyP99Ms: number;
   latencyMaxMs: number;
   cpuPercent: number;
+  /** Measured connections whose TLS handshake resumed a session (`endpoint.tlsResume`). */
+  tlsResumed: number;
 }
 
 serveLoad<ConnectLoadParams, ConnectLoadResult>(async (p, mark) => {
@@ -75,6 +78,7 @@ serveLoad<ConnectLoadParams, ConnectLoadResult>(async (p, mark) => {
     }
   };
   await mark('start');
+  const resumedBefore = tlsResumption.resumed;
   const stopCpu = startCpuWindow();
   const startedAtMs = performance.timeOrigin + performance.now();
   await Promise.all(Array.from({ length: Math.min(p.concurrency, p.clients) }, worker));
@@ -94,5 +98,6 @@ serveLoad<ConnectLoadParams, ConnectLoadResult>(async (p, mark) => {
     latencyP99Ms: percentile(latencies, 99),
     latencyMaxMs: percentile(latencies, 100),
     cpuPercent: cpu.percentOfCore,
+    tlsResumed: tlsResumption.resumed - resumedBefore,
   };
 });

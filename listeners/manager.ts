@@ -106,7 +106,9 @@ export class ListenerManager {
       return;
     }
     // New certificates first: when they cannot be loaded the listener keeps its old settings.
-    if (JSON.stringify(before.ssl) !== JSON.stringify(spec.ssl)) this.deps.onTlsChange?.(spec);
+    // Files are re-read on every update of a TLS listener, changed settings or not, so an
+    // operator can reload a rewritten crlfile or renewed certificate through the API.
+    if (spec.ssl !== undefined || before.ssl !== undefined) this.deps.onTlsChange?.(spec);
     current.replaceSpec(spec);
   }
 

@@ -18,6 +18,8 @@ export interface AcceptStepDeps {
   onProxyRefused?: (listenerId: string, kind: ProxyRefusalKind) => void;
   /** The TLS settings holder to read on each accept (made from the spec when absent). */
   tls?: TlsSettingsHolder;
+  /** Logs TLS errors on established connections. */
+  logger?: Logger;
 }
 
 /**
@@ -39,8 +41,8 @@ export function acceptPlan(spec: ListenerSpec, deps: AcceptStepDeps = {}, front:
     else plan.steps.push(proxyProtocolStep(opts));
   }
   if (spec.transport === 'ssl' || spec.transport === 'wss') {
-    const holder = deps.tls ?? new TlsSettingsHolder(buildTlsSettings(spec.id, spec.ssl ?? defaultSsl(), deps.baseDir ?? process.cwd()));
-    plan.steps.push(tlsStep({ holder, ...(deps.pskLookup ? { pskLookup: deps.pskLookup } : {}) }));
+    const holder = deps.tls ?? TlsSettingsHolder.build(spec.id, spec.ssl ?? defaultSsl(), deps.baseDir ?? process.cwd());
+    plan.steps.push(tlsStep({ holder, ...(deps.pskLookup ? { pskLookup: deps.pskLookup } : {}), ...(deps.logger ? { logger: deps.logger } : {}) }));
   }
   return plan;
 }
@@ -59,7 +61,8 @@ export class TransportSecurity {
   acceptFor = (spec: ListenerSpec, front: FrontTraits): AcceptPlan => {
     let holder: TlsSettingsHolder | undefined;
     if (spec.transport === 'ssl' || spec.transport === 'wss') {
-      holder = new TlsSettingsHolder(buildTlsSettings(spec.id, spec.ssl ?? defaultSsl(), this.baseDir));
+      holder = TlsSettingsHolder.build(spec.id, spec.ssl ?? defaultSsl(), this.baseDir);
+      this.holders.get(spec.id)?.close();
       this.holders.set(spec.id, holder);
     }
     return acceptPlan(
@@ -78,10 +81,9 @@ export class TransportSecurity {
    * next handshakes. On a load error the old settings stay and the error is thrown.
    */
   onTlsChange = (spec: ListenerSpec): void => {
-    const settings = buildTlsSettings(spec.id, spec.ssl ?? defaultSsl(), this.baseDir);
     const holder = this.holders.get(spec.id);
-    if (holder) holder.replace(settings);
-    else this.holders.set(spec.id, new TlsSettingsHolder(settings));
+    if (holder) holder.replace(buildTlsSettings(spec.id, spec.ssl ?? defaultSsl(), this.baseDir, holder.ticketKeys));
+    else this.holders.set(spec.id, TlsSettingsHolder.build(spec.id, spec.ssl ?? defaultSsl(), this.baseDir));
     this.deps.logger.info({ listener: spec.id }, 'listener TLS settings reloaded');
   };
 
@@ -90,8 +92,14 @@ export class TransportSecurity {
    * refusal counts stay, as Prometheus counters must not go backwards while the node runs.
    */
   onRemoved = (id: string): void => {
+    this.holders.get(id)?.close();
     this.holders.delete(id);
   };
+
+  /** Replaces a listener's session ticket keys now (the timer does it every TICKET_KEY_ROTATION_MS). */
+  rotateTicketKeys(listenerId: string): void {
+    this.holders.get(listenerId)?.rotateTicketKeys();
+  }
 
   /** Proxy Protocol refusals of a listener, by kind (`missing`, `timeout`, ...). */
   proxyProtocolRefusals(listenerId: string): Record<string, number> {

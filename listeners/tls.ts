@@ -2,13 +2,16 @@
 // `ssl_options`, the per-listener holder that certificate reloads swap, and the accept step
 // that runs the server handshake on an accepted socket and records who the peer is.
 
+import { constants as cryptoConstants, createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import tls from 'node:tls';
 import type net from 'node:net';
+import type { Logger } from 'pino';
 import type { SslOptions } from '../src/config/schema.js';
 import { parseDuration } from '../src/config/hocon/units.js';
 import { certificateIdentity } from './identity/index.js';
+import { casWithoutCrl, CrlSet, pemBlocks } from './revocation.js';
 import type { AcceptStep } from './listener.js';
 import type { ConnectionMeta, PeerCertificate } from './types.js';
 
@@ -36,6 +39,31 @@ export interface TlsSettings {
   handshakeTimeoutMs: number;
   /** The listener offers PSK cipher suites. */
   psk: boolean;
+  /** `enable_crl_check`: the CRLs a resumed session's leaf is checked against. */
+  crls?: CrlSet;
+  /** `reuse_sessions` (EMQX default true): RFC 5077 / RFC 8446 §2.2 resumption offered. */
+  reuseSessions: boolean;
+  /** `client_renegotiation` (EMQX default true): false refuses RFC 5246 §7.4.1.2 renegotiation. */
+  clientRenegotiation: boolean;
+}
+
+/**
+ * How long a resumable session (a TLS 1.2 ticket, RFC 5077, or a TLS 1.3 ticket, RFC 8446
+ * §4.6.1) lives: the ticket lifetime hint the server sends and the age OpenSSL accepts.
+ */
+export const SESSION_LIFETIME_S = 7200;
+/**
+ * How often a listener's ticket keys are replaced. A ticket made with the previous keys no
+ * longer resumes (OpenSSL, through node, holds one key set per context): its client does one
+ * full handshake, then resumes again. So a rotation costs each client at most one full
+ * handshake, and a stolen key opens sessions of at most this long.
+ */
+export const TICKET_KEY_ROTATION_MS = SESSION_LIFETIME_S * 1000;
+/** AES and HMAC keys plus a key name, in node's `ticketKeys` layout. */
+const TICKET_KEYS_BYTES = 48;
+
+export function newTicketKeys(): Buffer {
+  return randomBytes(TICKET_KEYS_BYTES);
 }
 
 /** Looks up a TLS-PSK identity; undefined fails the handshake. */
@@ -58,7 +86,7 @@ export function offersPsk(ssl: SslOptions): boolean {
  * `baseDir`; missing certfile/keyfile/cacertfile fall back to DEFAULT_TLS_FILES. Throws
  * TlsSettingsError with the field and reason (never the key or its password).
  */
-export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: string): TlsSettings {
+export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: string, ticketKeys: Buffer = newTicketKeys()): TlsSettings {
   const fail = (msg: string): never => {
     throw new TlsSettingsError(listenerId, msg);
   };
@@ -106,7 +134,60 @@ export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: s
   const ca = read('cacertfile', ssl.verify !== 'verify_peer');
   if (ca) options.ca = ca;
   if (ssl.verify === 'verify_peer' && !ca) fail('ssl_options.verify = verify_peer needs ssl_options.cacertfile');
-  if (ssl.enable_crl_check) options.crl = read('crlfile');
+  let crls: CrlSet | undefined;
+  if (ssl.enable_crl_check) {
+    // Every CRL of the file, as an array: node (OpenSSL's PEM reader) takes only the first
+    // block of a single buffer, and chain checks need one CRL per CA (RFC 5280 §6.3.3).
+    try {
+      crls = CrlSet.parse(read('crlfile')!.toString('latin1'));
+    } catch (err) {
+      return fail(`ssl_options.crlfile: ${(err as Error).message}`);
+    }
+    options.crl = [...crls.pems];
+    const missing = casWithoutCrl(ca!.toString('latin1'), crls);
+    if (missing.length > 0) {
+      fail(`ssl_options.crlfile has no CRL for ${missing.map((s) => `"${s}"`).join(', ')} of ssl_options.cacertfile: every client would be refused (UNABLE_TO_GET_CRL)`);
+    }
+  }
+  const reuseSessions = ssl.reuse_sessions ?? true;
+  const clientRenegotiation = ssl.client_renegotiation ?? true;
+  // Without a session id context OpenSSL refuses to resume a session on a listener that asks
+  // for client certificates (internal_error alert). It also binds a session to its listener
+  // and its trust settings: a session made under another CA or depth is not resumed (a full
+  // handshake instead). CRLs are left out on purpose; resumed sessions are checked against
+  // the current CRLs in fillMeta, so a CRL update costs no client a full handshake.
+  options.sessionIdContext = sessionIdContext(listenerId, ssl, ca);
+  let secureOptions = 0;
+  if (reuseSessions) {
+    options.ticketKeys = ticketKeys;
+    options.sessionTimeout = SESSION_LIFETIME_S;
+  } else {
+    // No tickets (RFC 5077; in TLS 1.3 OpenSSL then issues stateful tickets, RFC 8446 §4.6.1,
+    // which node's context never caches: NO_INTERNAL), so every handshake is a full one.
+    secureOptions |= cryptoConstants.SSL_OP_NO_TICKET;
+  }
+  // OpenSSL answers a ClientHello on an established TLS 1.2 connection with a no_renegotiation
+  // warning (RFC 5246 §7.2.2) and keeps the connection; TLS 1.3 has no renegotiation at all.
+  if (!clientRenegotiation) secureOptions |= cryptoConstants.SSL_OP_NO_RENEGOTIATION;
+  if (secureOptions !== 0) options.secureOptions = secureOptions;
+
+  // Name the file when a certificate does not parse; OpenSSL's own error ("no start line") does not.
+  const where = (field: 'certfile' | 'cacertfile') => {
+    const v = ssl[field] ?? DEFAULT_TLS_FILES[field];
+    return v.includes('-----BEGIN') ? `ssl_options.${field} (inline PEM)` : `ssl_options.${field} ${resolve(baseDir, v)}`;
+  };
+  for (const [field, pem] of [['certfile', cert], ['cacertfile', ca]] as const) {
+    if (pem === undefined) continue;
+    const blocks = pemBlocks(pem.toString('latin1'), 'CERTIFICATE');
+    if (blocks.length === 0) fail(`${where(field)}: no "BEGIN CERTIFICATE" block`);
+    for (const [i, block] of blocks.entries()) {
+      try {
+        new X509Certificate(block);
+      } catch (err) {
+        fail(`${where(field)}: certificate ${i + 1} cannot be read: ${(err as Error).message}`);
+      }
+    }
+  }
 
   let secureContext: tls.SecureContext;
   try {
@@ -127,7 +208,17 @@ export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: s
     depth: ssl.depth,
     handshakeTimeoutMs,
     psk,
+    ...(crls ? { crls } : {}),
+    reuseSessions,
+    clientRenegotiation,
   };
+}
+
+/** At most 32 bytes (SSL_MAX_SID_CTX_LENGTH): the listener and what a verification depended on. */
+function sessionIdContext(listenerId: string, ssl: SslOptions, ca: Buffer | undefined): string {
+  const h = createHash('sha256').update(listenerId).update('\0').update(`${ssl.verify}/${ssl.fail_if_no_peer_cert}/${ssl.depth}`).update('\0');
+  if (ca) h.update(ca);
+  return h.digest('hex').slice(0, 32);
 }
 
 function describeOpenSslError(err: unknown): string {
@@ -138,21 +229,64 @@ function describeOpenSslError(err: unknown): string {
   return text;
 }
 
-/** One listener's current TLS settings; a reload swaps them for the connections that follow. */
+/**
+ * One listener's current TLS settings; a reload swaps them for the connections that follow.
+ * Every socket of the listener shares the one SecureContext, so a ticket issued on one
+ * connection resumes on any other. The holder owns the ticket keys: a reload keeps them (the
+ * new context gets the same keys, so sessions survive a certificate or CRL update unless the
+ * trust settings changed), and a timer replaces them every TICKET_KEY_ROTATION_MS.
+ */
 export class TlsSettingsHolder {
-  constructor(private value: TlsSettings) {}
+  private keys: Buffer;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private value: TlsSettings,
+    ticketKeys: Buffer,
+    rotateEveryMs = TICKET_KEY_ROTATION_MS,
+  ) {
+    this.keys = ticketKeys;
+    this.timer = setInterval(() => this.rotateTicketKeys(), rotateEveryMs);
+    this.timer.unref();
+  }
+
+  /** Builds a listener's settings with fresh ticket keys and holds them. */
+  static build(listenerId: string, ssl: SslOptions, baseDir: string): TlsSettingsHolder {
+    const keys = newTicketKeys();
+    return new TlsSettingsHolder(buildTlsSettings(listenerId, ssl, baseDir, keys), keys);
+  }
 
   get current(): TlsSettings {
     return this.value;
   }
 
+  /** The keys the next settings must be built with (see `replace`). */
+  get ticketKeys(): Buffer {
+    return this.keys;
+  }
+
+  /** Takes settings built with `ticketKeys`. */
   replace(settings: TlsSettings): void {
     this.value = settings;
+  }
+
+  /** New ticket keys for the current context (what node's tls.Server.setTicketKeys does). */
+  rotateTicketKeys(): void {
+    const keys = newTicketKeys();
+    (this.value.secureContext.context as { setTicketKeys(keys: Buffer): void }).setTicketKeys(keys);
+    this.keys = keys;
+  }
+
+  /** Stops the rotation (the listener is gone). */
+  close(): void {
+    clearInterval(this.timer);
   }
 }
 
 export interface TlsStepOptions {
   holder: TlsSettingsHolder;
+  /** Logs TLS errors on established connections (once per connection). */
+  logger?: Logger;
   /** Present when psk_authentication is enabled. */
   pskLookup?: PskLookup;
 }
@@ -205,6 +339,7 @@ export function tlsStep(opts: TlsStepOptions): AcceptStep {
         } catch (err) {
           return finish(err as Error);
         }
+        guardEstablished(secure, meta, opts.logger);
         finish();
       };
       const onError = (err: Error) => finish(new Error(`TLS handshake failed: ${handshakeReason(err)}`));
@@ -215,6 +350,25 @@ export function tlsStep(opts: TlsStepOptions): AcceptStep {
       secure.once('close', onClose);
     });
   };
+}
+
+/**
+ * A TLSSocket that no tls.Server owns never "releases control" (node's _tls_wrap), so every
+ * TLS error after the handshake is only emitted as the internal '_tlsError' event and then
+ * dropped: a corrupt record left the connection open, and node's renegotiation limit
+ * (tls.CLIENT_RENEG_LIMIT handshakes per tls.CLIENT_RENEG_WINDOW seconds, checked in
+ * onhandshakestart, which runs for every server-side TLSSocket) never closed anything.
+ * Here such an error closes the connection at once and is logged once.
+ */
+function guardEstablished(secure: tls.TLSSocket, meta: ConnectionMeta, logger: Logger | undefined): void {
+  secure.once('_tlsError', (err: Error & { code?: string }) => {
+    const reason =
+      err.code === 'ERR_TLS_SESSION_ATTACK'
+        ? `client renegotiated more than ${tls.CLIENT_RENEG_LIMIT} times in ${tls.CLIENT_RENEG_WINDOW} s`
+        : `TLS error: ${handshakeReason(err)}`;
+    logger?.info({ listener: meta.listenerId, peer: `${meta.peerhost}:${meta.peerport}`, reason }, 'connection closed');
+    secure.destroy();
+  });
 }
 
 function handshakeReason(err: Error): string {
@@ -233,17 +387,28 @@ function fillMeta(meta: ConnectionMeta, secure: tls.TLSSocket, settings: TlsSett
   // depth would then count none (test/listeners/tls.test.ts, "ssl_options.depth").
   const peer = settings.requestCert ? secure.getPeerCertificate(true) : undefined;
   const der = peer?.raw;
+  const resumed = secure.isSessionReused();
   let authorized = false;
   if (peer && der) {
+    // On a resumed session this is the verdict stored with the session at its full handshake.
     const error = peerVerifyError(secure);
     if (error) throw new Error(`client certificate refused: ${error}`);
-    const intermediates = chainLength(peer) - 2;
-    if (intermediates > settings.depth) throw new Error(`client certificate refused: chain has ${intermediates} intermediate CAs, more than depth ${settings.depth}`);
+    if (resumed) {
+      // A resumed session carries the leaf but not the chain (OpenSSL keeps only the peer
+      // certificate in a session), and OpenSSL skips verification (RFC 5077 §3.1, RFC 8446
+      // §2.2). depth was checked at the full handshake and is part of the session id context;
+      // revocation may have changed since, so the leaf is checked against today's CRLs.
+      const revoked = settings.crls?.revokedLeaf(der);
+      if (revoked) throw new Error(`client certificate refused on session resumption: ${revoked}`);
+    } else {
+      const intermediates = chainLength(peer) - 2;
+      if (intermediates > settings.depth) throw new Error(`client certificate refused: chain has ${intermediates} intermediate CAs, more than depth ${settings.depth}`);
+    }
     authorized = true;
   } else if (settings.requireCert && pskIdentity === undefined) {
     throw new Error('client sent no certificate (fail_if_no_peer_cert = true)');
   }
-  meta.tls = { protocol: secure.getProtocol(), cipher: secure.getCipher()?.name, authorized: authorized || pskIdentity !== undefined };
+  meta.tls = { protocol: secure.getProtocol(), cipher: secure.getCipher()?.name, authorized: authorized || pskIdentity !== undefined, resumed };
   if (der) meta.cert = peerCertificate(der);
   if (pskIdentity !== undefined) meta.pskIdentity = pskIdentity;
 }
@@ -260,6 +425,7 @@ export function peerCertificate(der: Buffer): PeerCertificate {
     sanDns: id.sanDns,
     sanEmail: id.sanEmail,
     sanUri: id.sanUri,
+    ...(id.notUtf8.length > 0 ? { notUtf8: id.notUtf8 } : {}),
   };
 }
 

@@ -21,6 +21,11 @@ export interface PeerCertificate {
   sanDns: string[];
   sanEmail: string[];
   sanUri: string[];
+  /**
+   * Fields whose bytes in the certificate are not valid UTF-8 (their string form above holds
+   * U+FFFD replacements), so they cannot become an MQTT username or client id.
+   */
+  notUtf8?: readonly ('cn' | 'san_dns' | 'san_email' | 'san_uri')[];
 }
 
 /** Everything known about a connection before its protocol's first byte is read. */
@@ -37,7 +42,7 @@ export interface ConnectionMeta {
   /** Listener settings the protocol front needs, read when the connection is accepted. */
   mountpoint: string;
   enableAuthn: EnableAuthn;
-  tls?: { protocol: string | null; cipher?: string; authorized: boolean };
+  tls?: { protocol: string | null; cipher?: string; authorized: boolean; /** The handshake resumed an earlier session (RFC 5077, RFC 8446 §2.2). */ resumed?: boolean };
   cert?: PeerCertificate;
   pskIdentity?: string;
   /** The address of the proxy itself when the peer address came from a Proxy Protocol header. */

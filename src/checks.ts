@@ -5,6 +5,10 @@ import { cidrProblem } from '../listeners/proxy-protocol.js';
 import { accessRulesProblem } from '../listeners/access-rules.js';
 import { unsupportedSettings } from './config/unsupported.js';
 import { parseByteSize, parseDuration } from './config/hocon/units.js';
+import { buildTlsSettings } from '../listeners/tls.js';
+import type { SslOptions } from './config/schema.js';
+import { readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import './authn/backends/index.js';
 
 /** What the checks read of a listener block. */
@@ -12,6 +16,7 @@ interface ListenerBlock {
   authentication: Array<Record<string, unknown>>;
   proxy_protocol_trusted_cidrs?: string[];
   access_rules?: string[];
+  ssl_options?: SslOptions;
 }
 
 /** Every listener block, MQTT and gateway, with its id (`tcp:default`, `stomp:tcp:default`) and config path. */
@@ -78,7 +83,75 @@ function sendLimitProblems(config: GatehouseConfig): ConfigProblem[] {
   return problems;
 }
 
-/** The checks config validation runs beyond the schema: authenticator blocks per chain, listener CIDRs. */
+/**
+ * ssl_options that Gatehouse would otherwise accept and ignore, and CRL set-ups that would
+ * refuse every client at run time: with enable_crl_check the listener's files are loaded here
+ * as at start, so a CA of cacertfile without a CRL in crlfile is named (RFC 5280 §6.3.3).
+ * Paths resolve against the working directory, as `gatehouse start` does.
+ */
+function tlsProblems(config: GatehouseConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.crl_cache !== undefined) {
+    problems.push({ path: 'crl_cache', message: 'not supported yet: CRLs are read from ssl_options.crlfile, distribution points are not fetched' });
+  }
+  for (const { id, path, listener } of configuredListeners(config)) {
+    const ssl = listener.ssl_options;
+    if (!ssl) continue;
+    if (ssl.secure_renegotiate === false) {
+      problems.push({ path: `${path}.ssl_options.secure_renegotiate`, message: 'not supported yet: OpenSSL always uses secure renegotiation (RFC 5746)' });
+    }
+    for (const key of ['dhfile', 'user_lookup_fun'] as const) {
+      if (ssl[key] !== undefined) problems.push({ path: `${path}.ssl_options.${key}`, message: 'not supported yet' });
+    }
+    if (ssl.enable_crl_check) {
+      try {
+        buildTlsSettings(id, ssl, process.cwd());
+      } catch (err) {
+        problems.push({ path: `${path}.ssl_options`, message: (err as Error).message });
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Warnings (not errors) about files others can read: an existing data directory (password
+ * hashes, PSK secrets) or a file in it, and every listener's key file given as a path.
+ */
+export function filePermissionWarnings(config: GatehouseConfig, baseDir: string): string[] {
+  const warnings: string[] = [];
+  const open = (path: string): number | undefined => {
+    try {
+      const mode = statSync(path).mode & 0o777;
+      return (mode & 0o077) === 0 ? undefined : mode;
+    } catch {
+      return undefined; // missing files are reported elsewhere, or created private at start
+    }
+  };
+  const octal = (mode: number) => mode.toString(8).padStart(3, '0');
+  const dataDir = resolve(baseDir, config.node.data_dir);
+  const dirMode = open(dataDir);
+  if (dirMode !== undefined) warnings.push(`node.data_dir ${dataDir} is open to other users (mode ${octal(dirMode)}); chmod 700 it`);
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dataDir);
+  } catch {
+    entries = [];
+  }
+  for (const name of entries) {
+    const mode = open(join(dataDir, name));
+    if (mode !== undefined) warnings.push(`${join(dataDir, name)} is readable by other users (mode ${octal(mode)}); chmod 600 it`);
+  }
+  for (const { path, listener } of configuredListeners(config)) {
+    const key = listener.ssl_options?.keyfile;
+    if (key === undefined || key.includes('-----BEGIN')) continue;
+    const mode = open(resolve(baseDir, key));
+    if (mode !== undefined) warnings.push(`${path}.ssl_options.keyfile ${resolve(baseDir, key)} is readable by other users (mode ${octal(mode)}); chmod 600 it`);
+  }
+  return warnings;
+}
+
+/** The checks config validation runs beyond the schema: authenticator blocks per chain, listener CIDRs, TLS. */
 export function configChecks(): ConfigCheck[] {
   return [
     (config): ConfigProblem[] => configuredChains(config).flatMap((c) => chainProblems(c.path, c.authenticators)),
@@ -86,5 +159,6 @@ export function configChecks(): ConfigCheck[] {
     accessRuleProblems,
     sendLimitProblems,
     unsupportedSettings,
+    tlsProblems,
   ];
 }

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import { ListenerStartError } from '../listeners/listener.js';
 import { startGatehouse } from './main.js';
-import { configChecks } from './checks.js';
+import { configChecks, filePermissionWarnings } from './checks.js';
 import { usersCommand } from './commands/users.js';
 import { pskCommand } from './commands/psk.js';
 import { UserImportError } from './store/index.js';
@@ -91,7 +91,8 @@ function checkConfig(args: string[]): number {
     process.stderr.write('gatehouse: check-config needs a FILE\n');
     return 2;
   }
-  loadConfigFile(file, { checks: configChecks() });
+  const config = loadConfigFile(file, { checks: configChecks() });
+  for (const warning of filePermissionWarnings(config, process.cwd())) process.stderr.write(`gatehouse: warning: ${warning}\n`);
   process.stdout.write(`${file}: configuration is valid\n`);
   return 0;
 }

@@ -60,7 +60,8 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const logger = opts.logger ?? createLogger(config.log.console);
   const baseDir = opts.baseDir ?? process.cwd();
   const dataDir = resolve(baseDir, config.node.data_dir);
-  mkdirSync(dataDir, { recursive: true });
+  // Private: the data directory holds password hashes, PSK secrets and API changes.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   const hashConcurrency = config.authentication_settings.hash_concurrency;
   if (hashConcurrency !== undefined) configureHashConcurrency(hashConcurrency);
@@ -95,6 +96,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     peerCertAsUsername: config.mqtt.peer_cert_as_username,
     peerCertAsClientid: config.mqtt.peer_cert_as_clientid,
     useUsernameAsClientid: config.mqtt.use_username_as_clientid,
+    maxClientidLen: config.mqtt.max_clientid_len,
   };
   const front = new MqttFront({ logger, authn: () => authn, settings: () => frontSettings });
   const broker = await MqttBroker.create({

@@ -28,6 +28,14 @@ export const scenarios: Scenario[] = [
     target: { ratio: 0.9 },
   },
   {
+    name: 'connect-rate-tls-resumed',
+    description: 'TLS connect rate with resumed sessions (tickets), Gatehouse ssl listener vs aedes behind tls.createServer',
+    baseline: tlsAedes('aedes-tls-resumed'),
+    candidate: gatehouse('gh-tls-resumed', SSL_LISTENER, { listener: 'ssl:default', devCertificates: true }),
+    workload: connectRate({ resumeTls: true }),
+    target: { ratio: 0.9 },
+  },
+  {
     name: 'connect-rate-proxy',
     description: 'plain TCP connect rate, Gatehouse with proxy_protocol = true (PROXY v2 header) vs without',
     baseline: gatehouse('gh-plain'),

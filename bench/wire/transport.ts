@@ -11,6 +11,11 @@ export interface Endpoint {
    * add load-generator CPU.
    */
   tls?: boolean;
+  /**
+   * With `tls`: offer the session of an earlier connection of this load process (the latest
+   * ticket received, RFC 5077 / RFC 8446 §4.6.1), so handshakes after the first are resumed.
+   */
+  tlsResume?: boolean;
   /** Send a HAProxy PROXY header (text v1 or binary v2) before anything else, as a load balancer would. */
   proxyProtocol?: 1 | 2;
 }
@@ -18,6 +23,10 @@ export interface Endpoint {
 export type Socket = net.Socket;
 
 let proxySequence = 0;
+/** The session the next resuming TLS connection offers (`Endpoint.tlsResume`). */
+let lastSession: Buffer | undefined;
+/** Handshakes of this process that resumed a session (`Endpoint.tlsResume`). */
+export const tlsResumption = { resumed: 0 };
 /** The v2 header with everything but the client's address and port filled in, per endpoint port. */
 const v2Templates = new Map<string, Buffer>();
 
@@ -63,7 +72,13 @@ export function openSocket(endpoint: Endpoint): Socket {
     raw.write(proxyHeader(endpoint.proxyProtocol, endpoint));
   }
   if (!endpoint.tls) return raw;
-  return tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost' });
+  if (!endpoint.tlsResume) return tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost' });
+  const secure = tls.connect({ socket: raw, rejectUnauthorized: false, servername: 'localhost', ...(lastSession ? { session: lastSession } : {}) });
+  secure.on('session', (session: Buffer) => (lastSession = session));
+  secure.once('secureConnect', () => {
+    if (secure.isSessionReused()) tlsResumption.resumed++;
+  });
+  return secure;
 }
 
 /**

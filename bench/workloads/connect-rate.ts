@@ -16,6 +16,8 @@ export interface ConnectRateOptions {
   credentials: boolean;
   /** Per-client CONNACK timeout. */
   timeoutMs: number;
+  /** TLS endpoints: offer an earlier session on each connect (resumed handshakes). */
+  resumeTls: boolean;
 }
 
 /** How many seeded users a connect-rate workload with these options can use. */
@@ -25,18 +27,18 @@ export function usersNeeded(opts: Partial<ConnectRateOptions> = {}): number {
 
 /** Connections per second, CONNECT → CONNACK, `concurrency` in flight, connections kept open until the end. */
 export function connectRate(opts: Partial<ConnectRateOptions> = {}): Workload {
-  const o: ConnectRateOptions = { clients: 5000, concurrency: 50, quickClients: 300, warmup: 2000, credentials: false, timeoutMs: 10_000, ...opts };
+  const o: ConnectRateOptions = { clients: 5000, concurrency: 50, quickClients: 300, warmup: 2000, credentials: false, timeoutMs: 10_000, resumeTls: false, ...opts };
   const clients = (quick: boolean, max: number) => Math.min(quick ? o.quickClients : o.clients, max);
   const warmup = (quick: boolean) => (quick ? Math.min(o.warmup, 200) : o.warmup);
   return {
     metric: 'connect rate',
     unit: 'conn/s',
     better: 'higher',
-    describe: (ctx) => `${clients(ctx.quick, ctx.maxConnections)} clients, ${o.concurrency} at a time, CONNECT→CONNACK (MQTT 3.1.1, clean${o.credentials ? ', username/password' : ''}), after ${warmup(ctx.quick)} warm-up connects`,
+    describe: (ctx) => `${clients(ctx.quick, ctx.maxConnections)} clients, ${o.concurrency} at a time, CONNECT→CONNACK (MQTT 3.1.1, clean${o.credentials ? ', username/password' : ''}), after ${warmup(ctx.quick)} warm-up connects${o.resumeTls ? ', TLS sessions resumed' : ''}`,
     async run(broker, ctx) {
       const cpu = new BrokerCpuWindow(broker);
       const params: ConnectLoadParams = {
-        endpoint: broker.endpoint,
+        endpoint: o.resumeTls ? { ...broker.endpoint, tlsResume: true } : broker.endpoint,
         clients: clients(ctx.quick, ctx.maxConnections),
         warmup: warmup(ctx.quick),
         concurrency: o.concurrency,
@@ -55,11 +57,12 @@ export function connectRate(opts: Partial<ConnectRateOptions> = {}): Workload {
         details: {
           // Broker CPU per connection: comparable even when the load generator, not the broker, sets the pace.
           brokerCpuMsPerConn: ((brokerCpu / 100) * r.elapsedMs) / Math.max(1, r.connected),
-          connected: r.connected, failed: r.failed, elapsedMs: r.elapsedMs, latencyP50Ms: r.latencyP50Ms, latencyP99Ms: r.latencyP99Ms, latencyMaxMs: r.latencyMaxMs },
+          connected: r.connected, tlsResumed: r.tlsResumed, failed: r.failed, elapsedMs: r.elapsedMs, latencyP50Ms: r.latencyP50Ms, latencyP99Ms: r.latencyP99Ms, latencyMaxMs: r.latencyMaxMs },
       };
     },
     summarize: (s) =>
       `CONNACK latency p50 ${s.details['latencyP50Ms']!.toFixed(1)} ms, p99 ${s.details['latencyP99Ms']!.toFixed(1)} ms; ` +
-      `broker CPU ${s.details['brokerCpuMsPerConn']!.toFixed(3)} ms/conn; ${s.details['failed']} failed`,
+      `broker CPU ${s.details['brokerCpuMsPerConn']!.toFixed(3)} ms/conn; ${s.details['failed']} failed` +
+      (s.details['tlsResumed'] ? `; ${s.details['tlsResumed']} TLS sessions resumed` : ''),
   };
 }

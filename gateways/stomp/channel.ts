@@ -5,7 +5,7 @@ import type { ConnectionMeta } from '../../listeners/types.js';
 import type { AuthenticationService, AuthnDecision } from '../../src/authn/types.js';
 import { credentialFor } from '../../src/authn/credential.js';
 import type { AuthorizationService, AuthzAction, AuthzClient, AuthzDecision } from '../../src/authz/types.js';
-import { identityFromConnect, type ClientinfoOverride } from './clientinfo.js';
+import { certPlaceholderProblem, identityFromConnect, type ClientinfoOverride } from './clientinfo.js';
 import { renderMountpoint } from '../../src/authn/mountpoint.js';
 import { hidesDollarTopics, topicFilterProblem, topicNameProblem } from './destination.js';
 import {
@@ -272,6 +272,11 @@ export class StompChannel {
       return;
     }
 
+    const certProblem = certPlaceholderProblem(this.settings.clientinfoOverride, this.meta);
+    if (certProblem) {
+      this.refuseLogin('bad_username_or_password', certProblem);
+      return;
+    }
     const identity = identityFromConnect(this.settings.clientinfoOverride, { header: (name) => header(frame, name), meta: this.meta });
     const meta = this.meta;
     const credential = credentialFor(meta, {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ConnectionMeta } from '../../listeners/types.js';
+import { MQTT_STRING_MAX_BYTES, peerCertAsProblem } from '../../listeners/identity/index.js';
 
 /**
  * Who a STOMP client is, from its CONNECT frame: the `clientinfo_override` templates of
@@ -101,6 +102,26 @@ export function identityFromConnect(override: ClientinfoOverride, ctx: ConnectCo
   if (username !== undefined) identity.username = username;
   if (password !== undefined) identity.password = Buffer.from(password, 'utf8');
   return identity;
+}
+
+/**
+ * Why a certificate placeholder (`${ClientInfo.cn}`, `${ClientInfo.dn}`) of the username or
+ * client id template cannot be used, or undefined: on a connection with a certificate, a
+ * missing CN or a value that is no valid MQTT string refuses the login (fails closed, as
+ * `peer_cert_as_*` does on MQTT listeners) instead of rendering as nothing.
+ */
+export function certPlaceholderProblem(override: ClientinfoOverride, meta: ConnectionMeta): string | undefined {
+  if (!meta.cert) return undefined;
+  for (const field of ['username', 'clientid'] as const) {
+    for (const match of (override[field] ?? DEFAULT_OVERRIDE[field]).matchAll(PLACEHOLDER)) {
+      const key = (match[1] as string).trim();
+      const kind = key === 'ClientInfo.cn' ? 'cn' : key === 'ClientInfo.dn' ? 'dn' : undefined;
+      if (kind === undefined) continue;
+      const problem = peerCertAsProblem(kind, meta.cert, MQTT_STRING_MAX_BYTES);
+      if (problem) return `clientinfo_override.${field} \${${key}}: ${problem}`;
+    }
+  }
+  return undefined;
 }
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';

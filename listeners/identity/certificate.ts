@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 
 import { childrenOf, contentOf, decodeOid, expectUniversal, PeerCertificateError, readNode, Tag } from './der.js';
 import { parseSubjectAltNames, type SubjectAltNames } from './san.js';
-import { commonNameOf, formatSubject, parseName } from './subject.js';
+import { commonNameIsUtf8, commonNameOf, formatSubject, parseName } from './subject.js';
 
 export interface PeerCertificateIdentity {
   /** Subject DN in EMQX's string form (see subject.ts), e.g. `CN=device-001,OU=Devices,O=Gatehouse Dev,C=SE`. */
@@ -24,6 +24,8 @@ export interface PeerCertificateIdentity {
   readonly sanDns: string[];
   readonly sanEmail: string[];
   readonly sanUri: string[];
+  /** Fields whose certificate bytes are not valid UTF-8. */
+  readonly notUtf8: readonly ('cn' | 'san_dns' | 'san_email' | 'san_uri')[];
 }
 
 const OID_SUBJECT_ALT_NAME = '2.5.29.17';
@@ -56,7 +58,7 @@ export function certificateIdentity(der: Buffer): PeerCertificateIdentity {
   expectUniversal(fields[i++], Tag.sequence, 'the subject public key info (SEQUENCE)');
 
   const name = parseName(bytes, subjectNode);
-  const san: SubjectAltNames = { dns: [], email: [], uri: [] };
+  const san: SubjectAltNames = { dns: [], email: [], uri: [], notUtf8: new Set() };
   for (const field of fields.slice(i)) {
     if (field.tagClass !== 'context' || field.tagNumber !== 3) continue; // [3] extensions
     const [extensions] = childrenOf(bytes, field);
@@ -71,6 +73,8 @@ export function certificateIdentity(der: Buffer): PeerCertificateIdentity {
   }
 
   const commonName = commonNameOf(name);
+  const notUtf8: ('cn' | 'san_dns' | 'san_email' | 'san_uri')[] = commonNameIsUtf8(name) ? [] : ['cn'];
+  for (const kind of san.notUtf8 ?? []) notUtf8.push(`san_${kind}`);
   return {
     subject: formatSubject(name),
     ...(commonName === undefined ? {} : { commonName }),
@@ -81,5 +85,6 @@ export function certificateIdentity(der: Buffer): PeerCertificateIdentity {
     sanDns: san.dns,
     sanEmail: san.email,
     sanUri: san.uri,
+    notUtf8,
   };
 }

@@ -1,4 +1,12 @@
 // Connection identity from a TLS peer certificate. See subject.ts for the exact DN format.
 export { certificateIdentity, type PeerCertificateIdentity } from './certificate.js';
 export { PeerCertificateError } from './der.js';
-export { isPeerCertAsKind, PEER_CERT_AS_KINDS, peerCertAs, type PeerCertAsKind } from './peer-cert-as.js';
+export {
+  identityValueProblem,
+  isPeerCertAsKind,
+  MQTT_STRING_MAX_BYTES,
+  PEER_CERT_AS_KINDS,
+  peerCertAs,
+  peerCertAsProblem,
+  type PeerCertAsKind,
+} from './peer-cert-as.js';

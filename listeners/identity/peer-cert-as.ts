@@ -29,6 +29,32 @@ export function isPeerCertAsKind(value: unknown): value is PeerCertAsKind {
  * - `pem` is base64 of the DER without armor or line breaks (same as `${cert_pem}`).
  * - `md5` / `fingerprint_sha256` are lowercase hex digests of the DER.
  */
+/** The longest UTF-8 string MQTT can carry (MQTT 5.0 §1.5.4, 3.1.1 §1.5.3: a two-byte length). */
+export const MQTT_STRING_MAX_BYTES = 65535;
+
+/**
+ * Why the value `kind` takes from a certificate cannot be a username or client id, or
+ * undefined when it can. Gatehouse refuses the connection then (fails closed), where EMQX
+ * falls back to what the client sent: a missing field, bytes that are not UTF-8, U+0000
+ * (MQTT 5.0 [MQTT-1.5.4-1], [MQTT-1.5.4-2]) or more than `maxBytes` bytes of UTF-8.
+ * `crt` is the certificate's raw bytes by definition (EMQX's form), so only its length counts.
+ */
+export function peerCertAsProblem(kind: PeerCertAsKind, id: PeerCertificate, maxBytes: number): string | undefined {
+  const value = peerCertAs(kind, id);
+  return identityValueProblem(kind, value, maxBytes, id.notUtf8?.includes(kind as 'cn') === true);
+}
+
+/** The checks of `peerCertAsProblem` on a value already taken (also for `psk_identity`). */
+export function identityValueProblem(field: string, value: string | undefined, maxBytes: number, notUtf8 = false): string | undefined {
+  if (value === undefined) return `the certificate has no ${field}`;
+  if (field === 'crt') return value.length > maxBytes ? `${field} is ${value.length} bytes, more than ${maxBytes}` : undefined;
+  if (notUtf8) return `${field} is not valid UTF-8`;
+  if (value.includes('\u0000')) return `${field} contains U+0000`;
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > maxBytes) return `${field} is ${bytes} bytes, more than ${maxBytes}`;
+  return undefined;
+}
+
 export function peerCertAs(kind: PeerCertAsKind, id: PeerCertificate): string | undefined {
   switch (kind) {
     case 'cn':

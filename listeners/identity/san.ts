@@ -2,12 +2,15 @@
 // DNS names, e-mail addresses (rfc822Name) and URIs. Other kinds (IP, otherName,
 // directoryName, ...) are skipped.
 
+import { isUtf8 } from 'node:buffer';
 import { childrenOf, contentOf, expectUniversal, readNode, Tag } from './der.js';
 
 export interface SubjectAltNames {
   readonly dns: string[];
   readonly email: string[];
   readonly uri: string[];
+  /** Kinds with an entry that is not valid UTF-8. */
+  readonly notUtf8?: Set<'dns' | 'email' | 'uri'>;
 }
 
 const RFC822_NAME = 1;
@@ -20,9 +23,11 @@ export function parseSubjectAltNames(extnValue: Uint8Array, into: SubjectAltName
   expectUniversal(root, Tag.sequence, 'GeneralNames (SEQUENCE) in subjectAltName');
   for (const name of childrenOf(extnValue, root)) {
     if (name.tagClass !== 'context' || name.constructed) continue;
-    const text = Buffer.from(contentOf(extnValue, name)).toString('utf8');
-    if (name.tagNumber === DNS_NAME) into.dns.push(text);
-    else if (name.tagNumber === RFC822_NAME) into.email.push(text);
-    else if (name.tagNumber === URI) into.uri.push(text);
+    const bytes = contentOf(extnValue, name);
+    const text = Buffer.from(bytes).toString('utf8');
+    const kind = name.tagNumber === DNS_NAME ? 'dns' : name.tagNumber === RFC822_NAME ? 'email' : name.tagNumber === URI ? 'uri' : undefined;
+    if (kind === undefined) continue;
+    into[kind].push(text);
+    if (!isUtf8(bytes)) into.notUtf8?.add(kind);
   }
 }

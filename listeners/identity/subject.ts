@@ -26,6 +26,7 @@ import {
   Tag,
   type DerNode,
 } from './der.js';
+import { isUtf8 } from 'node:buffer';
 
 export interface NameAttribute {
   readonly oid: string;
@@ -112,6 +113,14 @@ export function commonNameOf(name: ParsedName): string | undefined {
   const values = name.flat().filter((a) => a.oid === OID_CN);
   if (values.length === 0) return undefined;
   return values.map((a) => Buffer.from(valueBytes(a)).toString('utf8')).join(',');
+}
+
+/** Whether every CN value is valid UTF-8 (RFC 3629) once converted as `commonNameOf` does. */
+export function commonNameIsUtf8(name: ParsedName): boolean {
+  return name
+    .flat()
+    .filter((a) => a.oid === OID_CN)
+    .every((a) => isUtf8(Uint8Array.from(valueBytes(a))));
 }
 
 function formatAttribute(attr: NameAttribute): string {

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../../listeners/types.js';
-import { peerCertAs, type PeerCertAsKind } from '../../listeners/identity/index.js';
+import { identityValueProblem, MQTT_STRING_MAX_BYTES, peerCertAs, peerCertAsProblem, type PeerCertAsKind } from '../../listeners/identity/index.js';
 import { looksLikeProxyHeader, mayStillBeProxyHeader, startsLike } from '../../listeners/proxy-protocol.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
 import type { AuthzClient } from '../authz/types.js';
@@ -20,6 +20,8 @@ export interface MqttFrontSettings {
   peerCertAsClientid: PeerCertAs;
   /** `mqtt.use_username_as_clientid`: the username (from the CONNECT or the certificate) becomes the client id. */
   useUsernameAsClientid: boolean;
+  /** `mqtt.max_clientid_len`: a client id taken from a certificate may not be longer either. */
+  maxClientidLen?: number;
 }
 
 export interface MqttFrontDeps {
@@ -125,6 +127,14 @@ export class MqttFront {
       }
     }
     const settings = this.deps.settings();
+    const problem =
+      certIdentityProblem(meta, settings.peerCertAsUsername, MQTT_STRING_MAX_BYTES, 'mqtt.peer_cert_as_username') ??
+      certIdentityProblem(meta, settings.peerCertAsClientid, Math.min(MQTT_STRING_MAX_BYTES, settings.maxClientidLen ?? MQTT_STRING_MAX_BYTES), 'mqtt.peer_cert_as_clientid');
+    if (problem) {
+      this.refuseCertIdentity(stream, meta, request, problem);
+      decided(undefined);
+      return;
+    }
     const certUsername = certField(meta, settings.peerCertAsUsername);
     // §1.1 step 3: use_username_as_clientid, then a certificate-derived client id wins.
     let assignedClientid = certField(meta, settings.peerCertAsClientid);
@@ -238,6 +248,24 @@ export class MqttFront {
     closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: version === 3 || version === 5 ? version : 4 }));
   }
 
+  /**
+   * The certificate field a peer_cert_as_* setting names is missing or cannot be an MQTT
+   * string: refused as a bad username (CONNACK 0x86, 3.1.1 return code 4), never replaced by
+   * what the client sent (a deliberate difference from EMQX, README).
+   */
+  private refuseCertIdentity(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, problem: string): void {
+    const code = connackReasonCode('bad_username_or_password');
+    const version = request.protocolVersion;
+    this.logRefusal(meta, {
+      clientid: request.clientId,
+      username: request.username,
+      reason: 'bad_username_or_password',
+      detail: problem,
+      reason_code: version === 5 ? code : v3ReturnCode(code),
+    });
+    closeWithRefusal(stream, version, code);
+  }
+
   private refuseDecision(
     stream: Duplex,
     meta: ConnectionMeta,
@@ -256,11 +284,7 @@ export class MqttFront {
       ...(decision.steps ? { steps: decision.steps } : {}),
       reason_code: version === 5 ? code : v3ReturnCode(code),
     });
-    const packet =
-      version === 5
-        ? { cmd: 'connack' as const, reasonCode: code, sessionPresent: false }
-        : { cmd: 'connack' as const, returnCode: v3ReturnCode(code), sessionPresent: false };
-    closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: version === 3 || version === 5 ? version : 4 }));
+    closeWithRefusal(stream, version, code);
   }
 
   /** One log line per refused connection (listener, peer, reason; never a password). */
@@ -297,6 +321,15 @@ export type FirstBytesVerdict = 'pass' | 'more' | 'refused';
 function closeWithConnack(stream: Duplex, connack: Buffer): void {
   stream.end(connack);
   setTimeout(() => stream.destroy(), 1000).unref();
+}
+
+/** CONNACK with an MQTT 5 reason code (its 3.1/3.1.1 return code on older versions), then close. */
+function closeWithRefusal(stream: Duplex, version: number, code: number): void {
+  const packet =
+    version === 5
+      ? { cmd: 'connack' as const, reasonCode: code, sessionPresent: false }
+      : { cmd: 'connack' as const, returnCode: v3ReturnCode(code), sessionPresent: false };
+  closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: version === 3 || version === 5 ? version : 4 }));
 }
 
 /** Built field by field (no temporary spread objects): this runs for every connection. */
@@ -371,6 +404,18 @@ function describeBadStart(buf: Buffer): string | undefined {
   return `first packet is not CONNECT (first byte 0x${buf[0]!.toString(16).padStart(2, '0')})`;
 }
 
+
+/**
+ * Why the field `kind` names cannot identify this connection (`setting: reason`), or undefined.
+ * A connection without a certificate (or, for psk_identity, without PSK) is not concerned.
+ */
+function certIdentityProblem(meta: ConnectionMeta, kind: PeerCertAs, maxBytes: number, setting: string): string | undefined {
+  if (kind === 'disabled') return undefined;
+  let problem: string | undefined;
+  if (kind === 'psk_identity') problem = meta.pskIdentity === undefined ? undefined : identityValueProblem(kind, meta.pskIdentity, maxBytes);
+  else problem = meta.cert ? peerCertAsProblem(kind, meta.cert, maxBytes) : undefined;
+  return problem === undefined ? undefined : `${setting} = ${kind}: ${problem}`;
+}
 
 /** The certificate (or PSK) field a `peer_cert_as_*` setting names, when the connection has it. */
 export function certField(meta: ConnectionMeta, kind: PeerCertAs): string | undefined {

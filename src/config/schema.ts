@@ -312,6 +312,9 @@ export const GatehouseConfig = Type.Object(
     authorization: AuthorizationConfig,
     listeners: Listeners,
     gateway: Type.Object({ stomp: Type.Optional(StompGateway) }, { additionalProperties: false, default: {} }),
+    // EMQX's cache of CRLs fetched from distribution points: parsed so the check can refuse it
+    // by name ("not supported yet"), not as an unknown key.
+    crl_cache: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     psk_authentication: Type.Object(
       {
         enable: Type.Boolean({ default: false }),

@@ -35,6 +35,13 @@ const TCP_OPTIONS: readonly Unsupported[] = ['active_n', 'recbuf', 'sndbuf', 'bu
   instead: "the operating system's socket defaults apply",
 }));
 
+/** Erlang runtime settings of EMQX's ssl_options: no node counterpart, so only EMQX's defaults load. */
+const SSL_OPTIONS: readonly Unsupported[] = [
+  { key: 'log_level', accepted: 'notice', instead: "OpenSSL's handshake errors are logged by the listener" },
+  { key: 'hibernate_after', accepted: '5s', instead: 'node has no process hibernation' },
+  { key: 'gc_after_handshake', accepted: false, instead: "node's garbage collector runs on its own" },
+];
+
 const MQTT: readonly Unsupported[] = [
   { key: 'session_expiry_interval', accepted: '2h', instead: 'MQTT 3.1/3.1.1 persistent sessions are kept until the client cleans them; MQTT 5 clients set their own Session Expiry Interval' },
 ];
@@ -73,12 +80,15 @@ export function unsupportedSettings(config: GatehouseConfig): ConfigProblem[] {
     for (const [name, listener] of Object.entries(config.listeners[type])) {
       const path = `listeners.${type}.${name}`;
       out.push(...problems(listener.tcp_options, `${path}.tcp_options`, TCP_OPTIONS));
+      if ('ssl_options' in listener) out.push(...problems(listener.ssl_options, `${path}.ssl_options`, SSL_OPTIONS));
       if ('websocket' in listener) out.push(...problems(listener.websocket, `${path}.websocket`, WEBSOCKET));
     }
   }
   for (const [type, byName] of Object.entries(config.gateway.stomp?.listeners ?? {})) {
-    for (const [name, listener] of Object.entries(byName as Record<string, { tcp_options?: unknown }>)) {
-      out.push(...problems(listener.tcp_options, `gateway.stomp.listeners.${type}.${name}.tcp_options`, TCP_OPTIONS));
+    for (const [name, listener] of Object.entries(byName as Record<string, { tcp_options?: unknown; ssl_options?: unknown }>)) {
+      const path = `gateway.stomp.listeners.${type}.${name}`;
+      out.push(...problems(listener.tcp_options, `${path}.tcp_options`, TCP_OPTIONS));
+      out.push(...problems(listener.ssl_options, `${path}.ssl_options`, SSL_OPTIONS));
     }
   }
   return out;

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MetaTable } from './meta.js';
@@ -61,8 +61,12 @@ export class BuiltInStore {
 
   /** Open (creating the directory and file if needed) and migrate the schema. */
   static open(dataDir: string): BuiltInStore {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const path = join(dataDir, DATABASE_FILE);
+    // SQLite creates its files 0644; it gives the WAL, shared-memory and journal files the
+    // database file's mode, so the database is made 0600 before SQLite opens it.
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
     const db = new Database(path);
     try {
       // busy_timeout first: switching to WAL needs a lock another process may hold.
@@ -71,6 +75,7 @@ export class BuiltInStore {
       if (mode !== 'wal') throw new Error(`could not switch ${path} to WAL mode (got ${String(mode)})`);
       db.pragma('synchronous = FULL');
       migrate(db);
+      for (const suffix of ['-wal', '-shm', '-journal']) if (existsSync(path + suffix)) chmodSync(path + suffix, 0o600);
       return new BuiltInStore(path, db);
     } catch (err) {
       db.close();

@@ -24,6 +24,7 @@ describe('settings not built yet are refused by check-config, not ignored', () =
     ['listeners.tcp.default.tcp_options.sndbuf = 64KB', 'listeners.tcp.default.tcp_options.sndbuf'],
     ['listeners.tcp.default.tcp_options.active_n = 100', 'listeners.tcp.default.tcp_options.active_n'],
     ['mqtt.session_expiry_interval = 10m', 'mqtt.session_expiry_interval'],
+    ['listeners.ssl.default { bind = "127.0.0.1:0", ssl_options.hibernate_after = 1s }', 'listeners.ssl.default.ssl_options.hibernate_after'],
     ['authorization.no_match = deny', 'authorization.no_match'],
     ['authorization.deny_action = disconnect', 'authorization.deny_action'],
     ['authorization.sources = [{ type = file, path = "acl.conf" }]', 'authorization.sources'],
