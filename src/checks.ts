@@ -91,8 +91,8 @@ function sendLimitProblems(config: GatehouseConfig): ConfigProblem[] {
  */
 function tlsProblems(config: GatehouseConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (config.crl_cache !== undefined) {
-    problems.push({ path: 'crl_cache', message: 'not supported yet: CRLs are read from ssl_options.crlfile, distribution points are not fetched' });
+  for (const key of ['refresh_interval', 'http_timeout'] as const) {
+    if (parseDuration(config.crl_cache[key]) === 0) problems.push({ path: `crl_cache.${key}`, message: `got ${JSON.stringify(config.crl_cache[key])}, expected a duration above 0` });
   }
   for (const { id, path, listener } of configuredListeners(config)) {
     const ssl = listener.ssl_options;
