@@ -141,8 +141,11 @@ export interface TlsExchange {
   error?: string;
 }
 
-/** node's tls client: sends `payload` after the handshake, collects until `done(received)` or close. */
-export function tlsExchange(opts: tls.ConnectionOptions, payload: Buffer, done: (got: Buffer) => boolean): Promise<TlsExchange> {
+/**
+ * node's tls client: sends `payload` after the handshake, collects until `done(received)` (and
+ * a session ticket, unless `waitForTicket` is false) or close.
+ */
+export function tlsExchange(opts: tls.ConnectionOptions, payload: Buffer, done: (got: Buffer) => boolean, waitForTicket = true): Promise<TlsExchange> {
   return new Promise((resolve) => {
     let session: Buffer | undefined;
     let received = Buffer.alloc(0);
@@ -167,7 +170,7 @@ export function tlsExchange(opts: tls.ConnectionOptions, payload: Buffer, done: 
     socket.on('data', (d: Buffer) => {
       received = Buffer.concat([received, d]);
       // TLS 1.3 tickets may come after the first application data: wait for one.
-      if (done(received) && session) finish();
+      if (done(received) && (session || !waitForTicket)) finish();
     });
     socket.on('error', (err) => finish(err.message));
     socket.on('close', () => finish());
