@@ -18,7 +18,7 @@ import { configChecks } from '../../src/checks.js';
 import { CrlCache, CrlUnavailableError, parseCrl } from '../../listeners/crl-cache.js';
 import { connackCode, startTestNode, type TestNode } from '../helpers/node.js';
 import { encodeFrame } from '../../gateways/stomp/frame.js';
-import { CONNACK_OK, connectPacket, freePort, tlsExchange } from './support.js';
+import { CONNACK_OK, connectPacket, freePort, tlsExchange, tlsListenersConf } from './support.js';
 import { makePki, type TestPki } from './pki.js';
 
 /** Serves `<dir>/<ca>.crl`: int1's as DER, the others as the PEM openssl wrote; `/hang.crl` never answers. */
@@ -97,12 +97,7 @@ describe('CRLs from distribution points (enable_crl_check without crlfile, crl_c
     await pki.issue('ldap', '/O=Gatehouse Test/CN=ldap', undefined, { crlUri: 'ldap://127.0.0.1/cn=crl' });
     const ssl = `ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${pki.cas}", verify = verify_peer, fail_if_no_peer_cert = true, enable_crl_check = true }`;
     t = await startTestNode(
-      [
-        'crl_cache { refresh_interval = 1s, http_timeout = 5s, capacity = 100 }',
-        `listeners.ssl.dp { bind = "127.0.0.1:0", ${ssl} }`,
-        `listeners.wss.dp { bind = "127.0.0.1:0", ${ssl} }`,
-        `gateway.stomp { listeners.ssl.dp { bind = "127.0.0.1:0", ${ssl} } }`,
-      ].join('\n'),
+      ['crl_cache { refresh_interval = 1s, http_timeout = 5s, capacity = 100 }', ...tlsListenersConf('dp', ssl)].join('\n'),
     );
   });
   after(async () => {

@@ -177,3 +177,9 @@ export function tlsExchange(opts: tls.ConnectionOptions, payload: Buffer, done: 
   });
 }
 
+
+/** HOCON for an `ssl`, a `wss` and a STOMP `ssl` listener named `name` on port 0 with the same `ssl_options { ... }` block. */
+export function tlsListenersConf(name: string, sslOptions: string): string[] {
+  const bind = 'bind = "127.0.0.1:0"';
+  return [`listeners.ssl.${name} { ${bind}, ${sslOptions} }`, `listeners.wss.${name} { ${bind}, ${sslOptions} }`, `gateway.stomp { listeners.ssl.${name} { ${bind}, ${sslOptions} } }`];
+}

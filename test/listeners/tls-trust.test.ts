@@ -19,7 +19,7 @@ import { X509Certificate } from 'node:crypto';
 import { generateDevCertificates, type DevCertPaths } from '../../certs/generate.js';
 import { connackCode, startTestNode, type TestNode } from '../helpers/node.js';
 import { encodeFrame } from '../../gateways/stomp/frame.js';
-import { CONNACK_OK, connectPacket, RecordingAuthn, run, tlsExchange } from './support.js';
+import { CONNACK_OK, connectPacket, RecordingAuthn, run, tlsExchange, tlsListenersConf } from './support.js';
 import { makePki, type TestPki } from './pki.js';
 import { startApiNode, type ApiNode } from '../api/helpers.js';
 
@@ -281,11 +281,7 @@ describe('CRLs for a root → intermediate chain (enable_crl_check, crlfile)', (
     await pki.revoke('gone');
     const ssl = `ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${pki.cas}", verify = verify_peer, fail_if_no_peer_cert = true, enable_crl_check = true, crlfile = "${pki.crls}" }`;
     t = await startTestNode(
-      [
-        `listeners.ssl.crl { bind = "127.0.0.1:0", ${ssl} }`,
-        `listeners.wss.crl { bind = "127.0.0.1:0", ${ssl} }`,
-        `gateway.stomp { listeners.ssl.crl { bind = "127.0.0.1:0", ${ssl} } }`,
-      ].join('\n'),
+      tlsListenersConf('crl', ssl).join('\n'),
     );
   });
   after(async () => {
