@@ -168,7 +168,8 @@ export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: s
   // for client certificates (internal_error alert). It also binds a session to its listener
   // and its trust settings: a session made under another CA or depth is not resumed (a full
   // handshake instead). CRLs are left out on purpose; resumed sessions are checked against
-  // the current CRLs in fillMeta, so a CRL update costs no client a full handshake.
+  // the current CRLs (fillMeta for crlfile, tlsStep for distribution points), so a CRL update
+  // costs no client a full handshake.
   options.sessionIdContext = sessionIdContext(listenerId, ssl, ca);
   let secureOptions = 0;
   if (reuseSessions) {
