@@ -59,12 +59,22 @@ export class CrlSet {
   revokedLeaf(der: Uint8Array): string | undefined {
     const leaf = new x509.X509Certificate(new Uint8Array(der));
     for (const crl of this.crls) {
-      if (crl.issuer !== leaf.issuer) continue;
-      const entry = crl.findRevoked(leaf);
-      if (entry) return `CERT_REVOKED (serial ${leaf.serialNumber}, revoked ${entry.revocationDate.toISOString()} by ${crl.issuer})`;
+      const revoked = revocationReason(crl, leaf);
+      if (revoked) return revoked;
     }
     return undefined;
   }
+}
+
+/**
+ * Why `cert` is revoked by `crl`, or undefined when the CRL does not list it. A CRL applies
+ * only to certificates of its issuer (RFC 5280 §6.3.3 (b)(1), §5.3.3 indirect CRLs aside) and
+ * lists them by serial number (§5.1.2.6).
+ */
+export function revocationReason(crl: x509.X509Crl, cert: x509.X509Certificate): string | undefined {
+  if (crl.issuer !== cert.issuer) return undefined;
+  const entry = crl.findRevoked(cert);
+  return entry ? `CERT_REVOKED (serial ${cert.serialNumber}, revoked ${entry.revocationDate.toISOString()} by ${crl.issuer})` : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AcceptPlan } from './listener.js';
 import { ProxyHeaderGate, proxyProtocolStep, type ProxyProtocolOptions, type ProxyRefusalKind } from './proxy-protocol.js';
 import { buildTlsSettings, DEFAULT_TLS_FILES, tlsStep, TlsSettingsHolder, type PskLookup } from './tls.js';
+import type { CrlCache } from './crl-cache.js';
 import type { FrontTraits, ListenerSpec } from './types.js';
 
 export interface AcceptStepDeps {
@@ -20,6 +21,8 @@ export interface AcceptStepDeps {
   tls?: TlsSettingsHolder;
   /** Logs TLS errors on established connections. */
   logger?: Logger;
+  /** The node's CRLs from distribution points (`enable_crl_check` without `crlfile`). */
+  crlCache?: CrlCache;
 }
 
 /**
@@ -42,7 +45,14 @@ export function acceptPlan(spec: ListenerSpec, deps: AcceptStepDeps = {}, front:
   }
   if (spec.transport === 'ssl' || spec.transport === 'wss') {
     const holder = deps.tls ?? TlsSettingsHolder.build(spec.id, spec.ssl ?? defaultSsl(), deps.baseDir ?? process.cwd());
-    plan.steps.push(tlsStep({ holder, ...(deps.pskLookup ? { pskLookup: deps.pskLookup } : {}), ...(deps.logger ? { logger: deps.logger } : {}) }));
+    plan.steps.push(
+      tlsStep({
+        holder,
+        ...(deps.pskLookup ? { pskLookup: deps.pskLookup } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+        ...(deps.crlCache ? { crlCache: deps.crlCache } : {}),
+      }),
+    );
   }
   return plan;
 }
@@ -169,6 +179,8 @@ export interface TransportSetup {
   pskStore: PskStore;
   /** Generate the development certificates into `<baseDir>/certs` when absent, needed or not. */
   devCertificates?: boolean;
+  /** The node's CRL cache (`crl_cache`), for listeners that take CRLs from distribution points. */
+  crlCache?: CrlCache;
 }
 
 /**
@@ -204,5 +216,6 @@ export async function prepareTransportSecurity(setup: TransportSetup): Promise<T
     logger,
     baseDir,
     ...(psk.enable ? { pskLookup: (identity: string) => store.get(identity) } : {}),
+    ...(setup.crlCache ? { crlCache: setup.crlCache } : {}),
   });
 }

@@ -12,6 +12,9 @@ import type { SslOptions } from '../src/config/schema.js';
 import { parseDuration } from '../src/config/hocon/units.js';
 import { certificateIdentity } from './identity/index.js';
 import { casWithoutCrl, CrlSet, pemBlocks } from './revocation.js';
+import { chainFromCandidates, chainRevocationProblem, type CrlCache } from './crl-cache.js';
+import 'reflect-metadata'; // @peculiar/x509 needs a Reflect metadata polyfill before it loads
+import * as x509 from '@peculiar/x509';
 import type { AcceptStep } from './listener.js';
 import type { ConnectionMeta, PeerCertificate } from './types.js';
 
@@ -39,8 +42,14 @@ export interface TlsSettings {
   handshakeTimeoutMs: number;
   /** The listener offers PSK cipher suites. */
   psk: boolean;
-  /** `enable_crl_check`: the CRLs a resumed session's leaf is checked against. */
+  /** `enable_crl_check` with `crlfile`: the CRLs a resumed session's leaf is checked against. */
   crls?: CrlSet;
+  /**
+   * `enable_crl_check` without `crlfile`: CRLs come from the certificates' distribution points
+   * (the node's CrlCache), checked after the handshake. `cas` are the certificates of
+   * `cacertfile`, to rebuild a resumed session's chain.
+   */
+  distributionPoints?: { cas: readonly x509.X509Certificate[] };
   /** `reuse_sessions` (EMQX default true): RFC 5077 / RFC 8446 §2.2 resumption offered. */
   reuseSessions: boolean;
   /** `client_renegotiation` (EMQX default true): false refuses RFC 5246 §7.4.1.2 renegotiation. */
@@ -107,7 +116,6 @@ export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: s
 
   if (ssl.fail_if_no_peer_cert && ssl.verify !== 'verify_peer') fail('ssl_options.fail_if_no_peer_cert = true requires verify = verify_peer');
   if (ssl.enable_crl_check && ssl.verify !== 'verify_peer') fail('ssl_options.enable_crl_check = true requires verify = verify_peer');
-  if (ssl.enable_crl_check && !ssl.crlfile) fail('ssl_options.enable_crl_check = true needs ssl_options.crlfile (CRL distribution points are not fetched)');
 
   const psk = offersPsk(ssl);
   const versions = ssl.versions.map((v) => VERSION_NAMES[v]);
@@ -135,7 +143,12 @@ export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: s
   if (ca) options.ca = ca;
   if (ssl.verify === 'verify_peer' && !ca) fail('ssl_options.verify = verify_peer needs ssl_options.cacertfile');
   let crls: CrlSet | undefined;
-  if (ssl.enable_crl_check) {
+  let distributionPoints: TlsSettings['distributionPoints'];
+  if (ssl.enable_crl_check && ssl.crlfile === undefined) {
+    // EMQX: CRLs from the certificates' distribution points (root `crl_cache`). OpenSSL gets no
+    // CRL, so it checks none; tlsStep checks the chain against the node's CrlCache instead.
+    distributionPoints = { cas: pemBlocks(ca!.toString('latin1'), 'CERTIFICATE').map((pem) => new x509.X509Certificate(pem)) };
+  } else if (ssl.enable_crl_check) {
     // Every CRL of the file, as an array: node (OpenSSL's PEM reader) takes only the first
     // block of a single buffer, and chain checks need one CRL per CA (RFC 5280 §6.3.3).
     try {
@@ -155,7 +168,8 @@ export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: s
   // for client certificates (internal_error alert). It also binds a session to its listener
   // and its trust settings: a session made under another CA or depth is not resumed (a full
   // handshake instead). CRLs are left out on purpose; resumed sessions are checked against
-  // the current CRLs in fillMeta, so a CRL update costs no client a full handshake.
+  // the current CRLs (fillMeta for crlfile, tlsStep for distribution points), so a CRL update
+  // costs no client a full handshake.
   options.sessionIdContext = sessionIdContext(listenerId, ssl, ca);
   let secureOptions = 0;
   if (reuseSessions) {
@@ -209,6 +223,7 @@ export function buildTlsSettings(listenerId: string, ssl: SslOptions, baseDir: s
     handshakeTimeoutMs,
     psk,
     ...(crls ? { crls } : {}),
+    ...(distributionPoints ? { distributionPoints } : {}),
     reuseSessions,
     clientRenegotiation,
   };
@@ -289,6 +304,8 @@ export interface TlsStepOptions {
   logger?: Logger;
   /** Present when psk_authentication is enabled. */
   pskLookup?: PskLookup;
+  /** The node's CRLs from distribution points; without it such a listener refuses every client certificate. */
+  crlCache?: CrlCache;
 }
 
 /**
@@ -334,13 +351,20 @@ export function tlsStep(opts: TlsStepOptions): AcceptStep {
         } else resolveStep(secure);
       };
       const onSecure = () => {
+        let chain: Buffer[];
         try {
-          fillMeta(meta, secure, settings, pskIdentity);
+          chain = fillMeta(meta, secure, settings, pskIdentity);
         } catch (err) {
           return finish(err as Error);
         }
         guardEstablished(secure, meta, opts.logger);
-        finish();
+        if (!settings.distributionPoints || chain.length === 0) return finish();
+        // The handshake is done but nothing is handed on until the chain's CRLs say so; the
+        // handshake timer still runs, so a slow CRL server cannot hold the connection longer.
+        distributionPointProblem(chain, meta.tls?.resumed === true, settings.distributionPoints.cas, opts.crlCache).then(
+          (problem) => finish(problem === undefined ? undefined : new Error(`client certificate refused${meta.tls?.resumed ? ' on session resumption' : ''}: ${problem}`)),
+          (err: Error) => finish(new Error(`client certificate refused: revocation cannot be checked: ${err.message}`)),
+        );
       };
       const onError = (err: Error) => finish(new Error(`TLS handshake failed: ${handshakeReason(err)}`));
       const onClose = () => finish(new Error('connection closed during the TLS handshake'));
@@ -378,10 +402,24 @@ function handshakeReason(err: Error): string {
 }
 
 /**
+ * RFC 5280 §6.3 against CRLs from distribution points (listeners/crl-cache.ts). A full
+ * handshake's chain is the one OpenSSL verified; a resumed session has only its leaf, whose
+ * issuers are found again among the listener's CAs and the CRL issuers the cache holds.
+ */
+async function distributionPointProblem(chainDer: readonly Buffer[], resumed: boolean, cas: readonly x509.X509Certificate[], cache: CrlCache | undefined): Promise<string | undefined> {
+  if (!cache) return 'no CRL cache on this node (enable_crl_check without crlfile)';
+  const certs = chainDer.map((der) => new x509.X509Certificate(new Uint8Array(der)));
+  const chain = resumed ? await chainFromCandidates(certs[0]!, [...cas, ...cache.knownIssuers()]) : certs;
+  return chainRevocationProblem(chain, cache);
+}
+
+/**
  * After the handshake: check the client certificate the way verify_peer and depth demand,
  * then record protocol, cipher, certificate identity and PSK identity. Throws to refuse.
+ * Returns the verified peer chain (DER, leaf first; only the leaf on a resumed session), or
+ * nothing when no certificate was presented.
  */
-function fillMeta(meta: ConnectionMeta, secure: tls.TLSSocket, settings: TlsSettings, pskIdentity: string | undefined): void {
+function fillMeta(meta: ConnectionMeta, secure: tls.TLSSocket, settings: TlsSettings, pskIdentity: string | undefined): Buffer[] {
   // One getPeerCertificate(true) for both the leaf and the chain: on Node 20 a call to
   // getPeerX509Certificate() first leaves the detailed chain without its intermediates, and
   // depth would then count none (test/listeners/tls.test.ts, "ssl_options.depth").
@@ -389,6 +427,7 @@ function fillMeta(meta: ConnectionMeta, secure: tls.TLSSocket, settings: TlsSett
   const der = peer?.raw;
   const resumed = secure.isSessionReused();
   let authorized = false;
+  let chain: Buffer[] = [];
   if (peer && der) {
     // On a resumed session this is the verdict stored with the session at its full handshake.
     const error = peerVerifyError(secure);
@@ -405,12 +444,14 @@ function fillMeta(meta: ConnectionMeta, secure: tls.TLSSocket, settings: TlsSett
       if (intermediates > settings.depth) throw new Error(`client certificate refused: chain has ${intermediates} intermediate CAs, more than depth ${settings.depth}`);
     }
     authorized = true;
+    chain = resumed ? [der] : chainDer(peer);
   } else if (settings.requireCert && pskIdentity === undefined) {
     throw new Error('client sent no certificate (fail_if_no_peer_cert = true)');
   }
   meta.tls = { protocol: secure.getProtocol(), cipher: secure.getCipher()?.name, authorized: authorized || pskIdentity !== undefined, resumed };
   if (der) meta.cert = peerCertificate(der);
   if (pskIdentity !== undefined) meta.pskIdentity = pskIdentity;
+  return chain;
 }
 
 export function peerCertificate(der: Buffer): PeerCertificate {
@@ -443,13 +484,18 @@ function peerVerifyError(secure: tls.TLSSocket): string | undefined {
 
 /** Certificates in the chain, peer first, root (from the listener's CA file) last. */
 function chainLength(peer: tls.DetailedPeerCertificate): number {
+  return chainDer(peer).length;
+}
+
+/** The DER of each certificate of the verified chain, peer first (a self-issued root once). */
+function chainDer(peer: tls.DetailedPeerCertificate): Buffer[] {
   let cert: tls.DetailedPeerCertificate | undefined = peer;
   const seen = new Set<string>();
-  let n = 0;
+  const out: Buffer[] = [];
   while (cert && cert.raw && !seen.has(cert.fingerprint256)) {
     seen.add(cert.fingerprint256);
-    n++;
+    out.push(cert.raw);
     cert = cert.issuerCertificate;
   }
-  return n;
+  return out;
 }

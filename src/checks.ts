@@ -87,12 +87,13 @@ function sendLimitProblems(config: GatehouseConfig): ConfigProblem[] {
  * ssl_options that Gatehouse would otherwise accept and ignore, and CRL set-ups that would
  * refuse every client at run time: with enable_crl_check the listener's files are loaded here
  * as at start, so a CA of cacertfile without a CRL in crlfile is named (RFC 5280 §6.3.3).
- * Paths resolve against the working directory, as `gatehouse start` does.
+ * Without crlfile, CRLs come from distribution points through `crl_cache`, whose durations
+ * must be above 0. Paths resolve against the working directory, as `gatehouse start` does.
  */
 function tlsProblems(config: GatehouseConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (config.crl_cache !== undefined) {
-    problems.push({ path: 'crl_cache', message: 'not supported yet: CRLs are read from ssl_options.crlfile, distribution points are not fetched' });
+  for (const key of ['refresh_interval', 'http_timeout'] as const) {
+    if (parseDuration(config.crl_cache[key]) === 0) problems.push({ path: `crl_cache.${key}`, message: `got ${JSON.stringify(config.crl_cache[key])}, expected a duration above 0` });
   }
   for (const { id, path, listener } of configuredListeners(config)) {
     const ssl = listener.ssl_options;

@@ -19,6 +19,7 @@ import { listenerSpec } from '../listeners/spec.js';
 import type { ListenerSpec } from '../listeners/types.js';
 import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
 import { prepareTransportSecurity, type TransportSecurity } from '../listeners/steps.js';
+import { CrlCache } from '../listeners/crl-cache.js';
 import { startApi, type ApiServer } from './api/index.js';
 
 export interface GatewaySettings {
@@ -73,6 +74,13 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     timeoutMs: parseDuration(config.authentication_settings.timeout),
   });
   let transport: TransportSecurity;
+  // One per node: CRLs from the certificates' distribution points (EMQX's crl_cache).
+  const crlCache = new CrlCache({
+    logger,
+    refreshIntervalMs: parseDuration(config.crl_cache.refresh_interval),
+    httpTimeoutMs: parseDuration(config.crl_cache.http_timeout),
+    capacity: config.crl_cache.capacity,
+  });
   try {
     for (const chain of configuredChains(config)) await authnService.setChain(chain.name, chain.authenticators, true);
     const stompConf = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
@@ -83,8 +91,10 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       psk: config.psk_authentication,
       pskStore: store.psk,
       ...(opts.devCertificates ? { devCertificates: true } : {}),
+      crlCache,
     });
   } catch (err) {
+    crlCache.close();
     store.close();
     throw err;
   }
@@ -146,6 +156,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       await broker.close();
       await listeners.stopAll();
       await authnService.destroy();
+      crlCache.close();
       store.close();
     },
   };

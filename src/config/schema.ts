@@ -312,9 +312,16 @@ export const GatehouseConfig = Type.Object(
     authorization: AuthorizationConfig,
     listeners: Listeners,
     gateway: Type.Object({ stomp: Type.Optional(StompGateway) }, { additionalProperties: false, default: {} }),
-    // EMQX's cache of CRLs fetched from distribution points: parsed so the check can refuse it
-    // by name ("not supported yet"), not as an unknown key.
-    crl_cache: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    // EMQX's cache of CRLs fetched from the certificates' distribution points, for listeners
+    // with ssl_options.enable_crl_check = true and no crlfile (listeners/crl-cache.ts).
+    crl_cache: Type.Object(
+      {
+        refresh_interval: Duration('15m', { description: 'each cached CRL is fetched again this often' }),
+        http_timeout: Duration('15s', { description: 'a CRL fetch that has not completed by then fails (the client is refused)' }),
+        capacity: Type.Integer({ minimum: 1, default: 100, description: 'CRLs kept at most; the least recently used is dropped' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     psk_authentication: Type.Object(
       {
         enable: Type.Boolean({ default: false }),

@@ -25,8 +25,18 @@ export interface TestPki {
   /** The file holding `<name>`'s certificate followed by the intermediate. */
   chain(name: string): string;
   key(name: string): string;
-  /** Issues a client certificate from the intermediate; `subj` as openssl's -subj. */
-  issue(name: string, subj: string, ext?: string): Promise<void>;
+  /**
+   * Issues a client certificate from the intermediate (or `opts.issuer`); `subj` as openssl's
+   * -subj. With distribution points on, it names `opts.crlUri` or its issuer's CRL URL.
+   */
+  issue(name: string, subj: string, ext?: string, opts?: { issuer?: string; crlUri?: string }): Promise<void>;
+  /** Another intermediate CA `name` under the root (its CRL is kept like the others'). */
+  addIntermediate(name: string): Promise<void>;
+  /**
+   * A CRL of no revocations that names CA `of` as its issuer but is signed by another key
+   * (a CA made up with the same subject), written to `out`: its signature must not verify.
+   */
+  forgedCrl(of: string, out: string): Promise<void>;
   /**
    * Issues `<name>` with a subject of one CN holding exactly `cn` as a UTF8String: bytes
    * `openssl req -subj` cannot write (U+0000, invalid UTF-8, more than the 64 characters of
@@ -34,8 +44,16 @@ export interface TestPki {
    * `openssl x509 -CA` then signs again.
    */
   issueWithCn(name: string, cn: Buffer): Promise<void>;
-  /** Revokes `<name>` at the intermediate and rewrites `crls` (RFC 5280 §5). */
-  revoke(name: string): Promise<void>;
+  /** Revokes `<name>` at its issuer (the intermediate unless given), rewrites every CA's CRL and `crls` (RFC 5280 §5). */
+  revoke(name: string, issuer?: string): Promise<void>;
+}
+
+export interface PkiOptions {
+  /**
+   * Put a CRL distribution point (RFC 5280 §4.2.1.13) into every certificate a CA issues:
+   * `crlDistributionPoints = URI:<crlUri(ca)>`, where each CA's CRL is `<dir>/<ca>.crl` (PEM).
+   */
+  crlUri?: (ca: string) => string;
 }
 
 export async function openssl(args: string[]): Promise<void> {
@@ -43,34 +61,51 @@ export async function openssl(args: string[]): Promise<void> {
   assert.equal(r.code, 0, `openssl ${args.join(' ')}: ${r.stderr}`);
 }
 
-export async function makePki(dir: string): Promise<TestPki> {
+export async function makePki(dir: string, opts: PkiOptions = {}): Promise<TestPki> {
   const f = (name: string) => join(dir, name);
   writeFileSync(f('ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
   writeFileSync(f('leaf.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  for (const ca of ['root', 'int1']) {
+  const cas: string[] = [];
+  const issuerOf = new Map<string, string>();
+  const caFiles = (ca: string) => {
+    cas.push(ca);
     writeFileSync(f(`${ca}.index`), '');
     writeFileSync(f(`${ca}.crlnum`), '01\n');
     writeFileSync(
       f(`${ca}.cnf`),
       `[ca]\ndefault_ca = d\n[d]\ndatabase = ${f(`${ca}.index`)}\ncrlnumber = ${f(`${ca}.crlnum`)}\ndefault_md = sha256\ndefault_crl_days = 2\n`,
     );
-  }
-  await openssl(['req', '-x509', ...ec, '-keyout', f('root.key'), '-out', f('root.pem'), '-subj', '/CN=Trust Root (TEST ONLY)', '-days', '2',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  };
+  const selfSigned = (name: string, subj: string) =>
+    openssl(['req', '-x509', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.pem`), '-subj', subj, '-days', '2',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  caFiles('root');
+  caFiles('int1');
+  await selfSigned('root', '/CN=Trust Root (TEST ONLY)');
   let serial = 100;
-  const sign = async (name: string, issuer: string, subj: string, ext: string) => {
+  /** `ext` plus the issuer's distribution point (or `crlUri`) when distribution points are on. */
+  const withDp = (ext: string, issuer: string, crlUri?: string) => {
+    const uri = crlUri ?? opts.crlUri?.(issuer);
+    if (uri === undefined) return ext;
+    const file = `${ext}.${issuer}.${++serial}.ext`;
+    writeFileSync(f(file), `${readFileSync(f(ext), 'utf8')}crlDistributionPoints=URI:${uri}\n`);
+    return file;
+  };
+  const sign = async (name: string, issuer: string, subj: string, ext: string, crlUri?: string) => {
+    const extFile = withDp(ext, issuer, crlUri);
     await openssl(['req', '-new', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subj]);
     await openssl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f(`${issuer}.pem`), '-CAkey', f(`${issuer}.key`), '-set_serial', String(++serial),
-      '-days', '2', '-extfile', f(ext), '-out', f(`${name}.pem`)]);
+      '-days', '2', '-extfile', f(extFile), '-out', f(`${name}.pem`)]);
+    issuerOf.set(name, issuer);
   };
   await sign('int1', 'root', '/CN=Trust Intermediate (TEST ONLY)', 'ca.ext');
   const pem = (name: string) => readFileSync(f(`${name}.pem`), 'utf8');
   writeFileSync(f('cas.pem'), pem('root') + pem('int1'));
+  const gencrlOf = (ca: string, out: string, cert = ca) =>
+    openssl(['ca', '-config', f(`${ca}.cnf`), '-keyfile', f(`${cert}.key`), '-cert', f(`${cert}.pem`), '-gencrl', '-out', out]);
   const gencrl = async () => {
-    for (const ca of ['root', 'int1']) {
-      await openssl(['ca', '-config', f(`${ca}.cnf`), '-keyfile', f(`${ca}.key`), '-cert', f(`${ca}.pem`), '-gencrl', '-out', f(`${ca}.crl`)]);
-    }
+    for (const ca of cas) await gencrlOf(ca, f(`${ca}.crl`));
     writeFileSync(f('crls.pem'), readFileSync(f('int1.crl'), 'utf8') + readFileSync(f('root.crl'), 'utf8'));
   };
   await gencrl();
@@ -81,11 +116,25 @@ export async function makePki(dir: string): Promise<TestPki> {
     crls: f('crls.pem'),
     chain: (name) => f(`${name}.chain.pem`),
     key: (name) => f(`${name}.key`),
-    async issue(name, subj, ext) {
+    async issue(name, subj, ext, o = {}) {
+      const issuer = o.issuer ?? 'int1';
       const extFile = ext ? `${name}.ext` : 'leaf.ext';
       if (ext) writeFileSync(f(extFile), `${readFileSync(f('leaf.ext'), 'utf8')}${ext}\n`);
-      await sign(name, 'int1', subj, extFile);
-      writeFileSync(f(`${name}.chain.pem`), pem(name) + pem('int1'));
+      await sign(name, issuer, subj, extFile, o.crlUri);
+      writeFileSync(f(`${name}.chain.pem`), pem(name) + pem(issuer));
+    },
+    async addIntermediate(name) {
+      caFiles(name);
+      await sign(name, 'root', `/CN=Trust Intermediate ${name} (TEST ONLY)`, 'ca.ext');
+      await gencrl();
+    },
+    async forgedCrl(of, out) {
+      const forger = `${of}-forger`;
+      caFiles(forger);
+      cas.pop(); // not a CA of the PKI: its CRL is written to `out` only
+      const subject = new X509Certificate(readFileSync(f(`${of}.pem`))).subject.split('\n').map((rdn) => `/${rdn}`).join('');
+      await selfSigned(forger, subject);
+      await gencrlOf(forger, out);
     },
     async issueWithCn(name, cn) {
       // No keyUsage: OpenSSL takes a certificate as self-signed only if a keyUsage allows keyCertSign.
@@ -108,8 +157,8 @@ export async function makePki(dir: string): Promise<TestPki> {
       writeFileSync(f(`${name}.key`), readFileSync(f(`${name}-template.key`)));
       writeFileSync(f(`${name}.chain.pem`), pem(name) + pem('int1'));
     },
-    async revoke(name) {
-      await openssl(['ca', '-config', f('int1.cnf'), '-keyfile', f('int1.key'), '-cert', f('int1.pem'), '-revoke', f(`${name}.pem`)]);
+    async revoke(name, issuer = issuerOf.get(name) ?? 'int1') {
+      await openssl(['ca', '-config', f(`${issuer}.cnf`), '-keyfile', f(`${issuer}.key`), '-cert', f(`${issuer}.pem`), '-revoke', f(`${name}.pem`)]);
       await gencrl();
     },
   };

@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import tls from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuthenticationService, ClientCredential } from '../../src/authn/types.js';
@@ -131,4 +132,54 @@ export function rawExchange(port: number, chunks: Buffer[], opts: { gapMs?: numb
       }
     });
   });
+}
+
+export interface TlsExchange {
+  reused: boolean;
+  session: Buffer | undefined;
+  received: Buffer;
+  error?: string;
+}
+
+/**
+ * node's tls client: sends `payload` after the handshake, collects until `done(received)` (and
+ * a session ticket, unless `waitForTicket` is false) or close.
+ */
+export function tlsExchange(opts: tls.ConnectionOptions, payload: Buffer, done: (got: Buffer) => boolean, waitForTicket = true): Promise<TlsExchange> {
+  return new Promise((resolve) => {
+    let session: Buffer | undefined;
+    let received = Buffer.alloc(0);
+    let settled = false;
+    let reused = false;
+    const socket = tls.connect({ host: '127.0.0.1', servername: 'localhost', ...opts });
+    socket.setTimeout(8000, () => finish('no answer within 8 s'));
+    const finish = (error?: string) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve({ reused, session, received, ...(error ? { error } : {}) });
+    };
+    socket.on('session', (s: Buffer) => {
+      session = s;
+      if (done(received)) finish();
+    });
+    socket.once('secureConnect', () => {
+      reused = socket.isSessionReused();
+      socket.write(payload);
+    });
+    socket.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+      // TLS 1.3 tickets may come after the first application data: wait for one.
+      if (done(received) && (session || !waitForTicket)) finish();
+    });
+    socket.on('error', (err) => finish(err.message));
+    socket.on('close', () => finish());
+  });
+}
+
+
+/** HOCON for an `ssl`, a `wss` and a STOMP `ssl` listener named `name` on port 0 with the same `ssl_options { ... }` block. */
+export function tlsListenersConf(name: string, sslOptions: string): string[] {
+  const bind = 'bind = "127.0.0.1:0"';
+  return [`listeners.ssl.${name} { ${bind}, ${sslOptions} }`, `listeners.wss.${name} { ${bind}, ${sslOptions} }`, `gateway.stomp { listeners.ssl.${name} { ${bind}, ${sslOptions} } }`];
 }

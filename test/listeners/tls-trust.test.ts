@@ -19,7 +19,7 @@ import { X509Certificate } from 'node:crypto';
 import { generateDevCertificates, type DevCertPaths } from '../../certs/generate.js';
 import { connackCode, startTestNode, type TestNode } from '../helpers/node.js';
 import { encodeFrame } from '../../gateways/stomp/frame.js';
-import { CONNACK_OK, connectPacket, RecordingAuthn, run } from './support.js';
+import { CONNACK_OK, connectPacket, RecordingAuthn, run, tlsExchange, tlsListenersConf } from './support.js';
 import { makePki, type TestPki } from './pki.js';
 import { startApiNode, type ApiNode } from '../api/helpers.js';
 
@@ -38,46 +38,6 @@ async function pyResume(port: number, ca: string, version: '1.2' | '1.3', count:
   const r = await run('python3', [RESUME_PY, String(port), ca, version, String(count), clientId, ...(cert ?? [])], { timeoutMs: 20000 });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as PyResult);
-}
-
-interface TlsExchange {
-  reused: boolean;
-  session: Buffer | undefined;
-  received: Buffer;
-  error?: string;
-}
-
-/** node's tls client: sends `payload` after the handshake, collects until `done(received)` or close. */
-function tlsExchange(opts: tls.ConnectionOptions, payload: Buffer, done: (got: Buffer) => boolean): Promise<TlsExchange> {
-  return new Promise((resolve) => {
-    let session: Buffer | undefined;
-    let received = Buffer.alloc(0);
-    let settled = false;
-    let reused = false;
-    const socket = tls.connect({ host: '127.0.0.1', servername: 'localhost', ...opts });
-    socket.setTimeout(8000, () => finish('no answer within 8 s'));
-    const finish = (error?: string) => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      resolve({ reused, session, received, ...(error ? { error } : {}) });
-    };
-    socket.on('session', (s: Buffer) => {
-      session = s;
-      if (done(received)) finish();
-    });
-    socket.once('secureConnect', () => {
-      reused = socket.isSessionReused();
-      socket.write(payload);
-    });
-    socket.on('data', (d: Buffer) => {
-      received = Buffer.concat([received, d]);
-      // TLS 1.3 tickets may come after the first application data: wait for one.
-      if (done(received) && session) finish();
-    });
-    socket.on('error', (err) => finish(err.message));
-    socket.on('close', () => finish());
-  });
 }
 
 const hasConnack = (b: Buffer) => b.includes(CONNACK_OK);
@@ -321,11 +281,7 @@ describe('CRLs for a root → intermediate chain (enable_crl_check, crlfile)', (
     await pki.revoke('gone');
     const ssl = `ssl_options { certfile = "${certs.serverCert}", keyfile = "${certs.serverKey}", cacertfile = "${pki.cas}", verify = verify_peer, fail_if_no_peer_cert = true, enable_crl_check = true, crlfile = "${pki.crls}" }`;
     t = await startTestNode(
-      [
-        `listeners.ssl.crl { bind = "127.0.0.1:0", ${ssl} }`,
-        `listeners.wss.crl { bind = "127.0.0.1:0", ${ssl} }`,
-        `gateway.stomp { listeners.ssl.crl { bind = "127.0.0.1:0", ${ssl} } }`,
-      ].join('\n'),
+      tlsListenersConf('crl', ssl).join('\n'),
     );
   });
   after(async () => {
@@ -376,11 +332,11 @@ describe('CRLs for a root → intermediate chain (enable_crl_check, crlfile)', (
     await assert.rejects(startTestNode(text), /no CRL for "CN=Trust Intermediate \(TEST ONLY\)"/);
   });
 
-  test('crl_cache and unsupported ssl_options are refused with "not supported yet", not ignored', () => {
+  test('unsupported ssl_options are refused with "not supported yet", not ignored', () => {
     assert.throws(
-      () => loadConfigText('crl_cache { refresh_interval = 15m }\nlisteners.ssl.x.ssl_options { dhfile = "dh.pem", secure_renegotiate = false }', { checks: configChecks() }),
+      () => loadConfigText('listeners.ssl.x.ssl_options { dhfile = "dh.pem", secure_renegotiate = false }', { checks: configChecks() }),
       (err: ConfigError) =>
-        ['crl_cache', 'listeners.ssl.x.ssl_options.dhfile', 'listeners.ssl.x.ssl_options.secure_renegotiate'].every((path) =>
+        ['listeners.ssl.x.ssl_options.dhfile', 'listeners.ssl.x.ssl_options.secure_renegotiate'].every((path) =>
           err.problems.some((p) => p.path === path && /not supported yet/.test(p.message)),
         ),
     );
