@@ -2,6 +2,7 @@
 // `ssl_options`, the per-listener holder that certificate reloads swap, and the accept step
 // that runs the server handshake on an accepted socket and records who the peer is.
 
+import { EventEmitter } from 'node:events';
 import { constants as cryptoConstants, createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -252,6 +253,8 @@ function describeOpenSslError(err: unknown): string {
  * trust settings changed), and a timer replaces them every TICKET_KEY_ROTATION_MS.
  */
 export class TlsSettingsHolder {
+  /** TLS 1.2 sessions by ID, for clients without tickets. */
+  readonly sessions: SessionIdCache;
   private keys: Buffer;
   private readonly timer: NodeJS.Timeout;
 
@@ -260,6 +263,7 @@ export class TlsSettingsHolder {
     ticketKeys: Buffer,
     rotateEveryMs = TICKET_KEY_ROTATION_MS,
   ) {
+    this.sessions = new SessionIdCache();
     this.keys = ticketKeys;
     this.timer = setInterval(() => this.rotateTicketKeys(), rotateEveryMs);
     this.timer.unref();
@@ -295,8 +299,52 @@ export class TlsSettingsHolder {
   /** Stops the rotation (the listener is gone). */
   close(): void {
     clearInterval(this.timer);
+    this.sessions.clear();
   }
 }
+
+/**
+ * TLS 1.2 resumption by session ID (RFC 5246 §7.4.1.2) for clients that send no ticket: node's
+ * contexts keep no server session cache of their own (SSL_SESS_CACHE_NO_INTERNAL) and ask their
+ * `server` for sessions through the `newSession` / `resumeSession` events, as tls.Server does
+ * for its users. One cache per listener, bounded, oldest first out, entries kept for the
+ * session lifetime. Tickets (RFC 5077, RFC 8446 §4.6.1) do not go through it.
+ */
+export class SessionIdCache extends EventEmitter {
+  private readonly entries = new Map<string, { data: Buffer; expiresAt: number }>();
+
+  constructor(private readonly capacity = SESSION_ID_CACHE_CAPACITY) {
+    super();
+    this.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
+      const key = id.toString('hex');
+      this.entries.delete(key);
+      this.entries.set(key, { data, expiresAt: Date.now() + SESSION_LIFETIME_S * 1000 });
+      if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+      done();
+    });
+    this.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
+      const key = id.toString('hex');
+      const entry = this.entries.get(key);
+      if (entry && entry.expiresAt <= Date.now()) this.entries.delete(key);
+      done(null, entry && entry.expiresAt > Date.now() ? entry.data : null);
+    });
+    // Handshake errors reach a TLSSocket's `server` as 'tlsClientError'; the accept step logs them.
+    this.on('tlsClientError', noop);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** Sessions a listener remembers by ID (a session is about 1–2 KiB). */
+export const SESSION_ID_CACHE_CAPACITY = 10_000;
+
+function noop(): void {}
 
 export interface TlsStepOptions {
   holder: TlsSettingsHolder;
@@ -327,6 +375,8 @@ export function tlsStep(opts: TlsStepOptions): AcceptStep {
         // Node turns this into SSL_VERIFY_FAIL_IF_NO_PEER_CERT: no certificate, no handshake.
         rejectUnauthorized: settings.requireCert,
       };
+      // The listener's session-ID cache (see SessionIdCache): node reads `server` for its events only.
+      if (settings.reuseSessions) (tlsOptions as { server?: unknown }).server = opts.holder.sessions;
       const lookup = opts.pskLookup;
       if (settings.psk && lookup) {
         tlsOptions.pskCallback = (_socket: tls.TLSSocket, identity: string) => {

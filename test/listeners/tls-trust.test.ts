@@ -126,6 +126,18 @@ describe('TLS session resumption (reuse_sessions)', () => {
     }
   });
 
+  test('TLS 1.2 resumption by session ID alone (openssl s_client -no_ticket, RFC 5246 §7.4.1.2)', async () => {
+    const sess = join(dir, 's_client-no-ticket.sess');
+    const args = (io: string[]) => ['s_client', '-connect', `127.0.0.1:${t.port('ssl:mtls')}`, '-CAfile', certs.caCert, '-cert', pki.chain('device-b'), '-key', pki.key('device-b'), '-tls1_2', '-no_ticket', ...io];
+    const first = await run('openssl', args(['-sess_out', sess]), { input: connectPacket('sid-first'), keepStdinOpenMs: 800, timeoutMs: 6000 });
+    assert.match(first.stdout, /^New, /m, first.stdout);
+    assert.doesNotMatch(first.stdout, /TLS session ticket:/, 'no ticket was issued');
+    const second = await run('openssl', args(['-sess_in', sess]), { input: connectPacket('sid-again'), keepStdinOpenMs: 800, timeoutMs: 6000 });
+    assert.match(second.stdout, /^Reused, /m, second.stdout);
+    assert.ok(second.stdoutBytes.includes(CONNACK_OK), second.stdout);
+    assert.equal((await authn.credentialOf('sid-again')).username, 'device-b');
+  });
+
   const client = () => ({ ca: readFileSync(certs.caCert), cert: readFileSync(pki.chain('device-a')), key: readFileSync(pki.key('device-a')) });
 
   test('wss: a TLS 1.3 session resumes and the WebSocket upgrade is answered', async () => {
