@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { StompListeners, type GatehouseConfig } from '../config/schema.js';
 import { listenerSpec, type ListenerBlock } from '../../listeners/spec.js';
-import type { TransportType } from '../../listeners/types.js';
+import type { TransportType } from '../transport/types.js';
 import type { ApiContext } from './context.js';
 import { ApiError, badRequest } from './errors.js';
 import { redact, restoreMasked } from './redact.js';

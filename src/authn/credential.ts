@@ -1,4 +1,4 @@
-import type { ConnectionMeta } from '../../listeners/types.js';
+import type { ConnectionMeta } from '../transport/types.js';
 import type { ClientCredential } from './types.js';
 
 /** Shared by every client without attributes (most of them): never mutated. */

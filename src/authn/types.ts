@@ -1,4 +1,4 @@
-import type { ConnectionMeta, ProtocolName } from '../../listeners/types.js';
+import type { ConnectionMeta, ProtocolName } from '../transport/types.js';
 
 /**
  * What authentication knows about a client (EMQX's ClientInfo): filled from the

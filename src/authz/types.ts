@@ -1,4 +1,4 @@
-import type { ProtocolName } from '../../listeners/types.js';
+import type { ProtocolName } from '../transport/types.js';
 import type { ClientAcl } from '../authn/types.js';
 
 export type AuthzAction = 'publish' | 'subscribe';

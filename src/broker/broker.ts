@@ -3,7 +3,7 @@ import { Aedes, type AedesOptions, type Client, type ConnectPacket, type Subscri
 import type { Logger } from 'pino';
 import { allowAllButSys, type AuthorizationService, type AuthzDecision, type AuthzRequest } from '../authz/types.js';
 import type { ClientSession } from './session.js';
-import type { ConnectionHandler, ConnectionMeta } from '../../listeners/types.js';
+import type { ConnectionHandler, ConnectionMeta } from '../transport/types.js';
 import type { ConnectRequest, MqttFront } from './front.js';
 import { GatehousePersistence } from './persistence.js';
 import { Outbound, type DeliveringClient, type OutboundOptions } from './outbound.js';

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import type { Logger } from 'pino';
-import type { ConnectionMeta } from '../../listeners/types.js';
+import type { ConnectionMeta } from '../transport/types.js';
 import { identityValueProblem, MQTT_STRING_MAX_BYTES, peerCertAs, peerCertAsProblem, type PeerCertAsKind } from '../../listeners/identity/index.js';
 import { looksLikeProxyHeader, mayStillBeProxyHeader, startsLike } from '../../listeners/proxy-protocol.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { SendLimits } from '../../listeners/types.js';
+import type { SendLimits } from '../transport/types.js';
 import { KeyedMetrics, type MetricSet } from '../metrics/counters.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { ConnectionMeta } from '../../listeners/types.js';
+import type { ConnectionMeta } from '../transport/types.js';
 import type { AuthnDecision } from '../authn/types.js';
 import type { AuthzClient } from '../authz/types.js';
 
