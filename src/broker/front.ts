@@ -223,8 +223,7 @@ export class MqttFront {
   private refuseClientid(stream: Duplex, meta: ConnectionMeta, request: ConnectRequest, reason: string): void {
     const v5 = request.protocolVersion === 5;
     this.logRefusal(meta, { clientid: request.clientId, reason: 'client_identifier_not_valid', detail: reason, reason_code: v5 ? 0x85 : 2 });
-    const packet = v5 ? { cmd: 'connack' as const, reasonCode: 0x85, sessionPresent: false } : { cmd: 'connack' as const, returnCode: 2, sessionPresent: false };
-    closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: request.protocolVersion === 3 || v5 ? request.protocolVersion : 4 }));
+    closeWithRefusal(stream, request.protocolVersion, 0x85);
   }
 
   /**
@@ -241,11 +240,7 @@ export class MqttFront {
       detail: mount.reason,
       reason_code: version === 5 ? code : v3ReturnCode(code),
     });
-    const packet =
-      version === 5
-        ? { cmd: 'connack' as const, reasonCode: code, sessionPresent: false }
-        : { cmd: 'connack' as const, returnCode: v3ReturnCode(code), sessionPresent: false };
-    closeWithConnack(stream, mqttPacket.generate(packet, { protocolVersion: version === 3 || version === 5 ? version : 4 }));
+    closeWithRefusal(stream, version, code);
   }
 
   /**
