@@ -4,28 +4,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { BindAddress } from '../src/config/bind.js';
-import type { ProxyHeaderGate } from './proxy-protocol.js';
+import type { AcceptPlan } from './accept-plan.js';
+import type { AcceptStep } from './accept-step.js';
 import { PhaseDeadlines } from './deadline.js';
-import type { ConnectionHandler, ConnectionMeta, ListenerSpec, ListenerStatus } from './types.js';
-
-/**
- * A step between accepting a socket and handing it to the protocol front:
- * Proxy Protocol header, TLS handshake. It may replace the stream (TLS) and fill
- * in the meta; a thrown error refuses the connection with its message as reason.
- */
-export type AcceptStep = (stream: net.Socket, meta: ConnectionMeta, spec: ListenerSpec) => Promise<net.Socket>;
-
-/** What a listener does with each accepted socket before its front takes it. */
-export interface AcceptPlan {
-  /** Steps run in order on every accepted socket (empty for plain tcp/ws). */
-  steps: AcceptStep[];
-  /**
-   * Set when the front reads the Proxy Protocol header itself (a plain tcp listener whose
-   * front `readsProxyHeader`): the listener starts the wait for it, puts the reader in
-   * `meta.proxyHeader` and hands the socket over at once.
-   */
-  proxyHeader?: ProxyHeaderGate;
-}
+import { ListenerStartError } from '../src/transport/errors.js';
+import { stripV4Mapped } from '../src/transport/cidr.js';
+import type { ListenerHandle } from '../src/transport/control.js';
+import type { ConnectionHandler, ConnectionMeta, ListenerSpec, ListenerStatus } from '../src/transport/types.js';
 
 export interface ListenerDeps extends AcceptPlan {
   handler: ConnectionHandler;
@@ -34,18 +19,11 @@ export interface ListenerDeps extends AcceptPlan {
   onRefused?: (listenerId: string, reason: string) => void;
 }
 
-export class ListenerStartError extends Error {
-  constructor(readonly listenerId: string, readonly address: string, readonly code: string | undefined, message: string) {
-    super(message);
-    this.name = 'ListenerStartError';
-  }
-}
-
 /**
  * A protocol-blind transport: accepts sockets, runs the accept steps, and for
  * WebSocket listeners performs the HTTP upgrade, then yields (stream, meta).
  */
-export class Listener {
+export class Listener implements ListenerHandle {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private http: http.Server | undefined;
@@ -320,8 +298,3 @@ function noop(): void {}
 
 /** The upgrade deadline of a listener whose front names none (`mqtt.idle_timeout`'s default). */
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
-
-/** `::ffff:127.0.0.1` → `127.0.0.1`, the form EMQX shows for IPv4 peers. */
-export function stripV4Mapped(host: string): string {
-  return host.startsWith('::ffff:') && host.includes('.') ? host.slice(7) : host;
-}

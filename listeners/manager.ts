@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import { Listener, type AcceptPlan } from './listener.js';
-import { needsRestart } from './spec.js';
-import type { ConnectionHandler, FrontTraits, ListenerSpec, ListenerStatus, ProtocolName } from './types.js';
+import { Listener } from './listener.js';
+import type { AcceptPlan } from './accept-plan.js';
+import type { ConnectionHandler, FrontTraits, ListenerSpec, ListenerStatus, ProtocolName } from '../src/transport/types.js';
+import type { ListenerControl } from '../src/transport/control.js';
 
 export class ListenerNotFoundError extends Error {
   constructor(readonly listenerId: string) {
@@ -40,7 +41,7 @@ export interface ListenerManagerDeps {
  * Owns every listener of the node, MQTT and gateway alike, by id. Listeners are
  * added, changed, stopped and started one at a time; the others keep their clients.
  */
-export class ListenerManager {
+export class ListenerManager implements ListenerControl {
   private readonly listeners = new Map<string, Listener>();
 
   constructor(private readonly deps: ListenerManagerDeps) {}
@@ -179,4 +180,17 @@ export class ListenerManager {
       'listener started',
     );
   }
+}
+
+/** Fields whose change needs the listener's socket to be opened again. */
+function needsRestart(before: ListenerSpec, after: ListenerSpec): boolean {
+  return (
+    before.transport !== after.transport ||
+    before.bind.host !== after.bind.host ||
+    before.bind.port !== after.bind.port ||
+    before.backlog !== after.backlog ||
+    before.noDelay !== after.noDelay ||
+    JSON.stringify(before.websocket) !== JSON.stringify(after.websocket) ||
+    JSON.stringify(before.proxyProtocol) !== JSON.stringify(after.proxyProtocol)
+  );
 }

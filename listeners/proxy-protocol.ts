@@ -7,12 +7,11 @@
 // parser below is our own, written from the specification (haproxy doc/proxy-protocol.txt).
 
 import net from 'node:net';
-import type { AcceptStep } from './listener.js';
-import { stripV4Mapped } from './listener.js';
-import type { ConnectionMeta, PeerCertificate, ProxyHeaderReader } from './types.js';
-
-/** Why a connection was refused before its first protocol byte. */
-export type ProxyRefusalKind = 'missing' | 'malformed' | 'oversized' | 'timeout' | 'untrusted';
+import type { AcceptStep } from './accept-step.js';
+import { cidrProblem, readCidr, stripV4Mapped } from '../src/transport/cidr.js';
+import { startsLike, V1_PREFIX, V2_SIGNATURE } from '../src/transport/proxy-signature.js';
+import type { ConnectionMeta, PeerCertificate, ProxyHeaderReader } from '../src/transport/types.js';
+import type { ProxyRefusalKind } from '../src/transport/control.js';
 
 export class ProxyProtocolError extends Error {
   constructor(
@@ -58,10 +57,8 @@ export interface ProxyHeader {
 
 export type ParseResult = { complete: false } | { complete: true; header: ProxyHeader };
 
-const V1_PREFIX = Buffer.from('PROXY ', 'latin1');
 /** v1: "the maximum line length is 107 bytes including the CRLF". */
 const V1_MAX_LENGTH = 107;
-const V2_SIGNATURE = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 const V2_FIXED = 16;
 /** Largest v2 address+TLV block accepted; real proxies send well under 1 KiB. */
 export const V2_MAX_PAYLOAD = 4096;
@@ -87,26 +84,6 @@ export function parseProxyHeader(buf: Buffer, maxV2Payload = V2_MAX_PAYLOAD): Pa
     return buf.length < V2_FIXED ? { complete: false } : parseV2(buf, maxV2Payload);
   }
   throw new ProxyProtocolError('missing', 'no Proxy Protocol header: the first bytes are neither "PROXY " nor the v2 signature');
-}
-
-/** True when buf begins like a PROXY header of either version (for telling one apart on a listener that expects none). */
-export function looksLikeProxyHeader(buf: Buffer): boolean {
-  return (buf.length >= 4 && startsLike(buf, V1_PREFIX)) || (buf.length >= V2_SIGNATURE.length && startsLike(buf, V2_SIGNATURE));
-}
-
-/**
- * True while buf is too short to tell: it agrees with the start of a PROXY header of either
- * version but is shorter than what `looksLikeProxyHeader` needs to say yes.
- */
-export function mayStillBeProxyHeader(buf: Buffer): boolean {
-  return (buf.length < 4 && startsLike(buf, V1_PREFIX)) || (buf.length < V2_SIGNATURE.length && startsLike(buf, V2_SIGNATURE));
-}
-
-/** True when buf and the prefix agree on their common length (a byte loop: no views made on the connect path). */
-export function startsLike(buf: Buffer, prefix: Buffer): boolean {
-  const n = Math.min(buf.length, prefix.length);
-  for (let i = 0; i < n; i++) if (buf[i] !== prefix[i]) return false;
-  return true;
 }
 
 function parseV1(buf: Buffer): ParseResult {
@@ -246,21 +223,6 @@ function canonicalIpv6(text: string): string {
 export function proxiedCertificate(ssl: ProxySslInfo | undefined): PeerCertificate | undefined {
   if (!ssl?.tls || !ssl.certInConnection || !ssl.verified || ssl.commonName === undefined) return undefined;
   return { subject: ssl.commonName, commonName: ssl.commonName, sanDns: [], sanEmail: [], sanUri: [] };
-}
-
-/** An IPv4 or IPv6 address with an optional prefix length (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
-export function readCidr(entry: string): { address: string; prefix: number; type: 'ipv4' | 'ipv6' } | undefined {
-  const [address = '', prefixText] = entry.trim().split('/');
-  const type = net.isIPv4(address) ? 'ipv4' : net.isIPv6(address) ? 'ipv6' : undefined;
-  if (!type) return undefined;
-  const max = type === 'ipv4' ? 32 : 128;
-  const prefix = prefixText === undefined ? max : /^[0-9]{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
-  return prefix >= 0 && prefix <= max ? { address, prefix, type } : undefined;
-}
-
-/** Why an entry of proxy_protocol_trusted_cidrs cannot be used, or undefined when it can. */
-export function cidrProblem(entry: string): string | undefined {
-  return readCidr(entry) ? undefined : `${JSON.stringify(entry)} is not an IPv4 or IPv6 CIDR`;
 }
 
 /** The set of peers allowed to send a PROXY header; empty means any peer. */

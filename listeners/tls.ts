@@ -11,26 +11,15 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { SslOptions } from '../src/config/schema.js';
 import { parseDuration } from '../src/config/hocon/units.js';
-import { certificateIdentity } from './identity/index.js';
+import { certificateIdentity } from '../src/transport/identity/index.js';
 import { casWithoutCrl, CrlSet, pemBlocks } from './revocation.js';
 import { chainFromCandidates, chainRevocationProblem, type CrlCache } from './crl-cache.js';
 import 'reflect-metadata'; // @peculiar/x509 needs a Reflect metadata polyfill before it loads
 import * as x509 from '@peculiar/x509';
-import type { AcceptStep } from './listener.js';
-import type { ConnectionMeta, PeerCertificate } from './types.js';
-
-/** Where `ssl_options` files point when they are not given: the development set from `npm run certs`. */
-export const DEFAULT_TLS_FILES = { cacertfile: 'certs/ca.pem', certfile: 'certs/server.pem', keyfile: 'certs/server-key.pem' } as const;
-
-export class TlsSettingsError extends Error {
-  constructor(
-    readonly listenerId: string,
-    message: string,
-  ) {
-    super(`listener ${listenerId}: ${message}`);
-    this.name = 'TlsSettingsError';
-  }
-}
+import type { AcceptStep } from './accept-step.js';
+import { DEFAULT_TLS_FILES } from './default-tls.js';
+import { TlsSettingsError } from '../src/transport/errors.js';
+import type { ConnectionMeta, PeerCertificate } from '../src/transport/types.js';
 
 /** Everything the handshake of one listener needs, built once per (re)load. */
 export interface TlsSettings {

@@ -3,9 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
-import { ListenerStartError } from '../listeners/listener.js';
-import { startGatehouse } from './main.js';
-import { configChecks, filePermissionWarnings } from './checks.js';
+import { configChecks, startGatehouse } from './main.js';
+import { filePermissionWarnings } from './config/permissions.js';
 import { usersCommand } from './commands/users.js';
 import { pskCommand } from './commands/psk.js';
 import { UserImportError } from './store/index.js';
@@ -73,10 +72,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof UserImportError) {
       process.stderr.write(`gatehouse: import failed (${err.code}): ${err.message}\n`);
-      return 1;
-    }
-    if (err instanceof ListenerStartError) {
-      process.stderr.write(`gatehouse: ${err.message}\n`);
       return 1;
     }
     process.stderr.write(`gatehouse: ${(err as Error).message}\n`);

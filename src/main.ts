@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { formatBind, isLoopback, type BindAddress } from './config/bind.js';
+import { formatBind, isLoopback } from './config/bind.js';
 import { parseByteSize, parseDuration } from './config/hocon/units.js';
 import { LISTENER_TYPES, StompGateway, type GatehouseConfig, type StompGatewayConfig } from './config/schema.js';
+import type { ConfigCheck } from './config/load.js';
+import { unsupportedSettings } from './config/unsupported.js';
 import { fillDefaults } from './config/defaults.js';
 import { createLogger } from './logging/index.js';
 import { MqttBroker } from './broker/broker.js';
@@ -11,39 +13,35 @@ import { MqttFront, type MqttFrontSettings } from './broker/front.js';
 import type { AuthenticationService } from './authn/types.js';
 import { AuthnService } from './authn/service.js';
 import { configureHashConcurrency } from './authn/password/index.js';
+import { chainChecks, configuredChains } from './authn/config-checks.js';
 import { BuiltInStore } from './store/index.js';
-import { configuredChains } from './checks.js';
+import { importPskInitFile } from './store/psk.js';
 import { allowAllButSys, type AuthorizationService } from './authz/types.js';
-import { ListenerManager } from '../listeners/manager.js';
-import { listenerSpec } from '../listeners/spec.js';
-import type { ListenerSpec } from '../listeners/types.js';
-import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
-import { prepareTransportSecurity, type TransportSecurity } from '../listeners/steps.js';
-import { CrlCache } from '../listeners/crl-cache.js';
+import { listenerSpec } from './transport/listener-spec.js';
+import type { ListenerSpec } from './transport/types.js';
+import { transportChecks } from './transport/config-checks.js';
+import type { GatehouseNode, GatewaySettings } from './node.js';
 import { startApi, type ApiServer } from './api/index.js';
+import { ListenerManager } from '../listeners/manager.js';
+import { TransportSecurity } from '../listeners/transport-security.js';
+import { DEV_CERTIFICATES_DIR, devCertificatesNeeded } from '../listeners/default-tls.js';
+import { tlsFileCheck } from '../listeners/config-checks.js';
+import { CrlCache } from '../listeners/crl-cache.js';
+import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
 
-export interface GatewaySettings {
-  stomp: StompGatewayConfig;
-}
-
-/** A running node: what tests, the CLI and the API hold on to. */
-export interface GatehouseNode {
-  readonly config: GatehouseConfig;
-  readonly logger: Logger;
-  readonly broker: MqttBroker;
-  readonly listeners: ListenerManager;
-  readonly store: BuiltInStore;
-  /** Live gateway settings: the API replaces them and new connections use them. */
-  readonly gateways: GatewaySettings;
-  readonly authn: AuthnService;
-  /** Listener TLS settings and Proxy Protocol refusal counts. */
-  readonly transport: TransportSecurity;
+/** A node started by startGatehouse: the GatehouseNode the API sees, and the API once it runs. */
+export interface RunningNode extends GatehouseNode {
   /** The management API (dashboard.listeners.http/https), when enabled. */
   api?: ApiServer;
-  /** Where each running listener is bound (ports resolved), by listener id. */
-  address(listenerId: string): BindAddress;
-  /** Stops accepting, disconnects clients cleanly, closes stores. */
-  stop(): Promise<void>;
+}
+
+/**
+ * Every check a configuration must pass beyond the schema, from the subsystem that owns it:
+ * authenticator blocks per chain, listener settings, keys not supported yet, and the
+ * listeners' TLS files. check-config, the start, the CLI commands and API changes use it.
+ */
+export function configChecks(): ConfigCheck[] {
+  return [chainChecks, ...transportChecks, unsupportedSettings, tlsFileCheck];
 }
 
 export interface StartOptions {
@@ -57,7 +55,7 @@ export interface StartOptions {
 }
 
 /** The composition root: config → services → broker → listeners. */
-export async function startGatehouse(config: GatehouseConfig, opts: StartOptions = {}): Promise<GatehouseNode> {
+export async function startGatehouse(config: GatehouseConfig, opts: StartOptions = {}): Promise<RunningNode> {
   const logger = opts.logger ?? createLogger(config.log.console);
   const baseDir = opts.baseDir ?? process.cwd();
   const dataDir = resolve(baseDir, config.node.data_dir);
@@ -84,13 +82,18 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   try {
     for (const chain of configuredChains(config)) await authnService.setChain(chain.name, chain.authenticators, true);
     const stompConf = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
-    transport = await prepareTransportSecurity({
+    const specs = [...mqttListenerSpecs(config), ...(stompConf ? stompListenerSpecs(stompConf) : [])];
+    if (devCertificatesNeeded(specs, baseDir, opts.devCertificates)) await generateDevCertificates(logger, resolve(baseDir, DEV_CERTIFICATES_DIR));
+    const psk = config.psk_authentication;
+    if (psk.init_file) {
+      const file = resolve(baseDir, psk.init_file);
+      const { imported } = importPskInitFile(store.psk, file, psk.separator, psk.chunk_size);
+      logger.info({ file, imported }, 'PSK identities imported');
+    }
+    transport = new TransportSecurity({
       logger,
       baseDir,
-      specs: [...mqttListenerSpecs(config), ...(stompConf ? stompListenerSpecs(stompConf) : [])],
-      psk: config.psk_authentication,
-      pskStore: store.psk,
-      ...(opts.devCertificates ? { devCertificates: true } : {}),
+      ...(psk.enable ? { pskLookup: (identity: string) => store.psk.get(identity) } : {}),
       crlCache,
     });
   } catch (err) {
@@ -136,8 +139,9 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     onRemoved: transport.onRemoved,
   });
 
-  const node: GatehouseNode = {
+  const node: RunningNode = {
     config,
+    configChecks: configChecks(),
     logger,
     broker,
     listeners,
@@ -189,6 +193,15 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     logger.info('all listeners are bound to loopback; set listeners.<type>.<name>.bind (or GATEHOUSE_LISTENERS__TCP__DEFAULT__BIND) to open up');
   }
   return node;
+}
+
+/** Writes the TEST-ONLY development certificates (certs/generate.ts) that are missing. */
+async function generateDevCertificates(logger: Logger, dir: string): Promise<void> {
+  const { generateDevCertificates: generate } = await import('../certs/generate.js');
+  const result = await generate(dir);
+  if (result.written.length > 0) {
+    logger.warn({ dir: result.dir, files: result.written.length }, 'generated TEST-ONLY development certificates (never use them in production)');
+  }
 }
 
 /** Every MQTT listener of the config, as specs, in a stable order. */

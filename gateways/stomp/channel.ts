@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import type { ConnectionMeta } from '../../listeners/types.js';
+import type { ConnectionMeta } from '../../src/transport/types.js';
 import type { AuthenticationService, AuthnDecision } from '../../src/authn/types.js';
 import { credentialFor } from '../../src/authn/credential.js';
 import type { AuthorizationService, AuthzAction, AuthzClient, AuthzDecision } from '../../src/authz/types.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ConnectionMeta } from '../../listeners/types.js';
-import { MQTT_STRING_MAX_BYTES, peerCertAsProblem } from '../../listeners/identity/index.js';
+import type { ConnectionMeta } from '../../src/transport/types.js';
+import { MQTT_STRING_MAX_BYTES, peerCertAsProblem } from '../../src/transport/identity/index.js';
 
 /**
  * Who a STOMP client is, from its CONNECT frame: the `clientinfo_override` templates of

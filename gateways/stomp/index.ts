@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream';
 import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
-import { listenerSpec } from '../../listeners/spec.js';
-import type { ConnectionHandler, ConnectionMeta, ListenerSpec } from '../../listeners/types.js';
+import { listenerSpec } from '../../src/transport/listener-spec.js';
+import type { ConnectionHandler, ConnectionMeta, ListenerSpec } from '../../src/transport/types.js';
 import type { AuthenticationService } from '../../src/authn/types.js';
 import type { AuthorizationService } from '../../src/authz/types.js';
 import type { MqttBroker } from '../../src/broker/broker.js';

@@ -1,4 +1,4 @@
-import { configuredChains } from '../checks.js';
+import { configuredChains } from '../authn/config-checks.js';
 import { findFactory, authenticatorId } from '../authn/registry.js';
 import type { UserManager } from '../authn/authenticator.js';
 import type { ApiContext } from './context.js';

@@ -1,4 +1,4 @@
-import type { GatehouseNode } from '../main.js';
+import type { GatehouseNode } from '../node.js';
 import type { ApiAccess } from './access.js';
 import type { ConfigState } from './state.js';
 import type { ApiMetrics } from './metrics.js';

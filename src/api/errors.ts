@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError, type ConfigProblem } from '../config/load.js';
-import { TlsSettingsError } from '../../listeners/tls.js';
+import { TlsSettingsError } from '../transport/errors.js';
 
 /** EMQX's error codes (emqx5-auth.md §7.6, §10, §12.6) with their HTTP status. */
 export type ApiErrorCode =

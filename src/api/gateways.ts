@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { StompListeners, type GatehouseConfig } from '../config/schema.js';
-import { listenerSpec, type ListenerBlock } from '../../listeners/spec.js';
+import { listenerSpec, type ListenerBlock } from '../transport/listener-spec.js';
 import type { TransportType } from '../transport/types.js';
 import type { ApiContext } from './context.js';
 import { ApiError, badRequest } from './errors.js';

@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { formatBind, parseBind, type BindAddress } from '../config/bind.js';
-import { ListenerStartError } from '../../listeners/listener.js';
+import { ListenerStartError } from '../transport/errors.js';
 import { readPemOrPath } from '../config/load.js';
 import { overrideFilePath } from '../config/overrides.js';
-import type { GatehouseNode } from '../main.js';
+import type { GatehouseNode } from '../node.js';
 import { ApiAccess } from './access.js';
 import type { ApiContext } from './context.js';
 import { installErrorHandler } from './errors.js';
@@ -48,7 +48,7 @@ function packageVersion(): string {
 /** The shared state of the API's servers: live config, access control, metrics. */
 export async function createApiContext(node: GatehouseNode, opts: ApiOptions = {}): Promise<ApiContext> {
   const baseDir = opts.baseDir ?? process.cwd();
-  const state = new ConfigState(node.config, overrideFilePath(baseDir, node.config.node.data_dir));
+  const state = new ConfigState(node.config, overrideFilePath(baseDir, node.config.node.data_dir), node.configChecks);
   const access = await ApiAccess.create({
     logger: node.logger,
     meta: node.store.meta,

@@ -3,8 +3,8 @@ import { Type } from '@sinclair/typebox';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { GLOBAL_METRICS } from '../authn/service.js';
 import { AUTHENTICATOR_METRICS } from '../authn/chain.js';
-import type { GatehouseNode } from '../main.js';
-import type { ApiContext } from './context.js';
+import type { GatehouseNode } from '../node.js';
+import type { ConfigState } from './state.js';
 import { ACCESS_ERRORS, errors } from './schemas.js';
 import type { OutboundMetric } from '../broker/outbound.js';
 
@@ -132,8 +132,11 @@ export class ApiMetrics {
   }
 }
 
-/** `/metrics` (the §13.1 counters) and `/prometheus/stats` (text exposition). */
-export async function metricsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+/**
+ * `/metrics` (the §13.1 counters) and `/prometheus/stats` (text exposition). Takes the parts
+ * of the ApiContext it reads, as context.ts imports ApiMetrics from here (no import cycle).
+ */
+export async function metricsRoutes(app: FastifyInstance, ctx: { node: GatehouseNode; state: ConfigState; metrics: ApiMetrics }): Promise<void> {
   const tags = ['metrics'];
   const Counters = Type.Object(Object.fromEntries(GLOBAL_METRICS.map((m) => [m, Type.Integer()])), { additionalProperties: false });
   const NodeCounters = Type.Object({ node: Type.String(), ...Object.fromEntries(GLOBAL_METRICS.map((m) => [m, Type.Integer()])) }, { additionalProperties: false });

@@ -1,7 +1,6 @@
-import { ConfigError, validateConfig } from '../config/load.js';
+import { ConfigError, validateConfig, type ConfigCheck } from '../config/load.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { deleteAtPath, readOverrides, setAtPath, writeOverrides, type OverrideDoc } from '../config/overrides.js';
-import { configChecks } from '../checks.js';
 import { configRejected } from './errors.js';
 
 /** One change to the node's configuration: set (or remove) the subtree at `path`. */
@@ -26,7 +25,7 @@ export class ConfigState {
   private overrides: OverrideDoc;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(initial: GatehouseConfig, private readonly file: string) {
+  constructor(initial: GatehouseConfig, private readonly file: string, private readonly checks: readonly ConfigCheck[]) {
     this.current = structuredClone(initial);
     this.overrides = readOverrides(file);
   }
@@ -54,7 +53,7 @@ export class ConfigState {
     else setAtPath(draft, change.path, structuredClone(change.value));
     let next: GatehouseConfig;
     try {
-      next = validateConfig(draft, configChecks(), 'change');
+      next = validateConfig(draft, [...this.checks], 'change');
     } catch (err) {
       if (err instanceof ConfigError) throw configRejected(err, change.field);
       throw err;

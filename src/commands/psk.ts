@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.js';
-import { configChecks } from '../checks.js';
+import { configChecks } from '../main.js';
 import { BuiltInStore } from '../store/index.js';
 
 export const PSK_HELP = `gatehouse psk: manage TLS-PSK identities in the node's built-in database

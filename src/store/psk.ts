@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { PskImportError, StoreInputError } from './errors.js';
 
@@ -123,4 +124,19 @@ export class PskTable {
     }
     return { imported };
   }
+}
+
+/**
+ * `psk_authentication.init_file`, read into the table at start (EMQX imports it whenever it
+ * is set, even with enable = false). A file that cannot be read is an error naming the setting;
+ * PskImportError names the bad line, never the secret.
+ */
+export function importPskInitFile(table: PskTable, path: string, separator: string, chunkSize: number): { imported: number } {
+  let content: Buffer;
+  try {
+    content = readFileSync(path);
+  } catch (err) {
+    throw new Error(`psk_authentication.init_file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return table.importPskFile(content, separator, chunkSize);
 }

@@ -1,4 +1,7 @@
 import type { Duplex } from 'node:stream';
+import type { BindAddress } from '../config/bind.js';
+import type { SslOptions } from '../config/schema.js';
+import type { AccessRules } from './access-rules.js';
 
 /**
  * The transport contract (ARCHITECTURE.md): what a listener hands a protocol front. Owned by
@@ -99,4 +102,44 @@ export interface SendLimits {
   readonly sendTimeoutMs: number;
   /** `send_timeout_close`: close a connection stuck past `send_timeout`. */
   readonly sendTimeoutClose: boolean;
+}
+
+export interface WebsocketSpec {
+  path: string;
+  subprotocols: string[];
+  failIfNoSubprotocol: boolean;
+  maxFrameSize?: number;
+}
+
+/** A listener's settings in the form the transports use (parsed from its config block: `listenerSpec`). */
+export interface ListenerSpec {
+  id: string;
+  transport: TransportType;
+  protocol: ProtocolName;
+  enable: boolean;
+  bind: BindAddress;
+  maxConnections: number;
+  mountpoint: string;
+  enableAuthn: EnableAuthn;
+  noDelay: boolean;
+  backlog: number;
+  proxyProtocol?: { timeoutMs: number; trustedCidrs: string[] };
+  /** `access_rules`, when they refuse anyone (absent for the default `["allow all"]`). */
+  accessRules?: AccessRules;
+  /** Bounds on each connection's outbound data (MQTT listeners' `tcp_options`). */
+  send?: SendLimits;
+  ssl?: SslOptions;
+  websocket?: WebsocketSpec;
+}
+
+export interface ListenerStatus {
+  id: string;
+  type: TransportType;
+  protocol: ProtocolName;
+  running: boolean;
+  bind: string;
+  /** The address actually bound (port 0 resolved), while running. */
+  address?: BindAddress;
+  current_connections: number;
+  max_connections: number | 'infinity';
 }

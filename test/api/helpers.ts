@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
-import { startGatehouse, type GatehouseNode } from '../../src/main.js';
+import { configChecks, startGatehouse, type RunningNode } from '../../src/main.js';
 import { LogCapture } from '../helpers/node.js';
 
 export const ADMIN_KEY = 'ops';
@@ -15,7 +14,7 @@ export const adminAuth = 'Basic ' + Buffer.from(`${ADMIN_KEY}:${ADMIN_SECRET}`).
 export const viewerAuth = 'Basic ' + Buffer.from(`${VIEWER_KEY}:${VIEWER_SECRET}`).toString('base64');
 
 export interface ApiNode {
-  node: GatehouseNode;
+  node: RunningNode;
   logs: LogCapture;
   dataDir: string;
   conf: string;

@@ -2,9 +2,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startTestNode, connect, connackCode, endClient, nextMessage, subscribe, publish, type TestNode } from '../helpers/node.js';
-import { listenerSpec } from '../../listeners/spec.js';
+import { listenerSpec } from '../../src/transport/listener-spec.js';
 import { loadConfigText } from '../../src/config/load.js';
-import type { ListenerSpec } from '../../listeners/types.js';
+import type { ListenerSpec } from '../../src/transport/types.js';
 
 function specFrom(hocon: string, id: string): ListenerSpec {
   const [type, name] = id.split(':') as ['tcp' | 'ws', string];

@@ -1,9 +1,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { AccessRules } from '../../listeners/access-rules.js';
+import { AccessRules } from '../../src/transport/access-rules.js';
 import { loadConfigText } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
+import { configChecks } from '../../src/main.js';
 import { connect, endClient, startTestNode, type TestNode } from '../helpers/node.js';
 import { run } from '../helpers/process.js';
 

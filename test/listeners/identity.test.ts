@@ -18,7 +18,7 @@ import {
   certificateIdentity,
   isPeerCertAsKind,
   peerCertAs,
-} from '../../listeners/identity/index.js';
+} from '../../src/transport/identity/index.js';
 
 const run = promisify(execFile);
 x509.cryptoProvider.set(globalThis.crypto);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { childrenOf, readNode } from '../../listeners/identity/der.js';
+import { childrenOf, readNode } from '../../src/transport/identity/der.js';
 import { run } from './support.js';
 
 /** A DER element: tag, definite length (RFC 5280 relies on X.690 DER), content. */

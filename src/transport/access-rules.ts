@@ -1,6 +1,5 @@
 import net from 'node:net';
-import { stripV4Mapped } from './listener.js';
-import { readCidr } from './proxy-protocol.js';
+import { readCidr, stripV4Mapped } from './cidr.js';
 
 /**
  * A listener's `access_rules` (EMQX §11.1, esockd's access list): entries `"allow all"`,

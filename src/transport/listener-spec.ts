@@ -1,6 +1,9 @@
-import { parseBind } from '../src/config/bind.js';
-import { parseByteSize, parseDuration } from '../src/config/hocon/units.js';
-import type { ListenerConfig, SslOptions } from '../src/config/schema.js';
+// A listener's config block (MQTT `listeners.<type>.<name>`, gateway
+// `gateway.<name>.listeners.<type>.<name>`) turned into the ListenerSpec transports use.
+
+import { parseBind } from '../config/bind.js';
+import { parseByteSize, parseDuration } from '../config/hocon/units.js';
+import type { ListenerConfig, SslOptions } from '../config/schema.js';
 import { AccessRules } from './access-rules.js';
 import type { ListenerSpec, ProtocolName, SendLimits, TransportType, WebsocketSpec } from './types.js';
 
@@ -73,17 +76,4 @@ function websocketSpec(ws: WebsocketBlock, protocol: ProtocolName): WebsocketSpe
   };
   if (typeof ws.max_frame_size === 'number') spec.maxFrameSize = ws.max_frame_size;
   return spec;
-}
-
-/** Fields whose change needs the listener's socket to be opened again. */
-export function needsRestart(before: ListenerSpec, after: ListenerSpec): boolean {
-  return (
-    before.transport !== after.transport ||
-    before.bind.host !== after.bind.host ||
-    before.bind.port !== after.bind.port ||
-    before.backlog !== after.backlog ||
-    before.noDelay !== after.noDelay ||
-    JSON.stringify(before.websocket) !== JSON.stringify(after.websocket) ||
-    JSON.stringify(before.proxyProtocol) !== JSON.stringify(after.proxyProtocol)
-  );
 }
