@@ -67,7 +67,15 @@ export class Listener implements ListenerHandle {
   async start(): Promise<BindAddress> {
     if (this.server) return this.bound!;
     const spec = this.specValue;
-    const server = net.createServer({ noDelay: spec.noDelay, pauseOnConnect: false }, (socket) => this.accept(socket));
+    const server = net.createServer(
+      {
+        noDelay: spec.noDelay,
+        pauseOnConnect: false,
+        // tcp_options.keepalive: SO_KEEPALIVE with TCP_KEEPIDLE on every accepted socket.
+        ...(spec.keepAliveIdleMs !== undefined ? { keepAlive: true, keepAliveInitialDelay: spec.keepAliveIdleMs } : {}),
+      },
+      (socket) => this.accept(socket),
+    );
     if (spec.websocket) this.setUpWebsocket(spec);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {

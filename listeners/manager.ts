@@ -190,6 +190,7 @@ function needsRestart(before: ListenerSpec, after: ListenerSpec): boolean {
     before.bind.port !== after.bind.port ||
     before.backlog !== after.backlog ||
     before.noDelay !== after.noDelay ||
+    before.keepAliveIdleMs !== after.keepAliveIdleMs ||
     JSON.stringify(before.websocket) !== JSON.stringify(after.websocket) ||
     JSON.stringify(before.proxyProtocol) !== JSON.stringify(after.proxyProtocol)
   );

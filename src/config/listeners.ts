@@ -9,6 +9,7 @@ export interface ListenerBlockView {
   proxy_protocol_trusted_cidrs?: string[];
   access_rules?: string[];
   ssl_options?: SslOptions;
+  tcp_options?: { keepalive?: string };
 }
 
 export interface ConfiguredListener {

@@ -213,7 +213,8 @@ export const StompListeners = Type.Object(
 export const StompGateway = Type.Object(
   {
     enable: Type.Boolean({ default: true }),
-    enable_stats: Type.Boolean({ default: true }),
+    /** EMQX's default is true; Gatehouse keeps no per-client statistics, so only false is accepted (src/config/unsupported.ts). */
+    enable_stats: Type.Optional(Type.Boolean()),
     idle_timeout: Duration('30s'),
     mountpoint: Type.String({ default: '' }),
     frame: Type.Object(
@@ -340,7 +341,8 @@ export const GatehouseConfig = Type.Object(
               { additionalProperties: false, default: {} },
             ),
             https: Type.Object(
-              { enable: Type.Boolean({ default: false }), bind: Bind('127.0.0.1:18084'), ssl_options: SslOptions },
+              // Only certfile and keyfile are used yet; no default is filled for the rest (src/config/unsupported.ts).
+              { enable: Type.Boolean({ default: false }), bind: Bind('127.0.0.1:18084'), ssl_options: Type.Partial(SslOptions, { default: {} }) },
               { additionalProperties: false, default: {} },
             ),
           },

@@ -29,11 +29,30 @@ const WEBSOCKET: readonly Unsupported[] = [
   { key: 'validate_utf8', accepted: true, instead: 'text frames are always checked for UTF-8' },
 ];
 
-const TCP_OPTIONS: readonly Unsupported[] = ['active_n', 'recbuf', 'sndbuf', 'buffer', 'reuseaddr', 'keepalive'].map((key) => ({
-  key,
-  accepted: undefined,
-  instead: "the operating system's socket defaults apply",
-}));
+/** keepalive is built (src/transport/listener-spec.ts); node cannot set the socket buffers or Erlang's active_n. */
+const TCP_OPTIONS: readonly Unsupported[] = [
+  ...['active_n', 'recbuf', 'sndbuf', 'buffer'].map((key) => ({ key, accepted: undefined, instead: "node reads as data arrives, with the operating system's socket buffers" })),
+  { key: 'reuseaddr', accepted: true, instead: 'node always sets SO_REUSEADDR on a listening socket' },
+];
+
+/** Listener keys of EMQX's that Gatehouse has no counterpart for, on MQTT and gateway listeners. */
+const LISTENER: readonly Unsupported[] = [
+  { key: 'acceptors', accepted: 16, instead: "node accepts every listener's connections on its one event loop" },
+  { key: 'zone', accepted: 'default', instead: 'zones are not built: every client is in zone "default" and the root mqtt settings apply' },
+];
+
+const NODE: readonly Unsupported[] = [{ key: 'cookie', accepted: undefined, instead: 'there is no clustering yet' }];
+
+const STOMP_GATEWAY: readonly Unsupported[] = [
+  { key: 'enable_stats', accepted: false, instead: 'no per-client statistics are kept (the API counts connections per gateway)' },
+];
+
+/** The management API's HTTPS server (src/api) takes its certificate and key; nothing else of ssl_options yet. */
+const DASHBOARD_SSL_OPTIONS: readonly Unsupported[] = [
+  'cacertfile', 'password', 'verify', 'fail_if_no_peer_cert', 'depth', 'versions', 'ciphers', 'handshake_timeout',
+  'enable_crl_check', 'crlfile', 'secure_renegotiate', 'reuse_sessions', 'honor_cipher_order', 'client_renegotiation',
+  'dhfile', 'log_level', 'hibernate_after', 'gc_after_handshake', 'user_lookup_fun',
+].map((key) => ({ key, accepted: undefined, instead: "the API's HTTPS uses certfile and keyfile with node's TLS defaults" }));
 
 /** Erlang runtime settings of EMQX's ssl_options: no node counterpart, so only EMQX's defaults load. */
 const SSL_OPTIONS: readonly Unsupported[] = [
@@ -75,10 +94,17 @@ function problems(block: unknown, path: string, table: readonly Unsupported[]): 
 
 /** Every setting of `config` that Gatehouse would otherwise accept and ignore. */
 export function unsupportedSettings(config: GatehouseConfig): ConfigProblem[] {
-  const out: ConfigProblem[] = [...problems(config.mqtt, 'mqtt', MQTT), ...problems(config.authorization, 'authorization', AUTHORIZATION)];
+  const out: ConfigProblem[] = [
+    ...problems(config.node, 'node', NODE),
+    ...problems(config.mqtt, 'mqtt', MQTT),
+    ...problems(config.authorization, 'authorization', AUTHORIZATION),
+    ...problems(config.dashboard.listeners.https.ssl_options, 'dashboard.listeners.https.ssl_options', DASHBOARD_SSL_OPTIONS),
+  ];
+  if (config.gateway.stomp) out.push(...problems(config.gateway.stomp, 'gateway.stomp', STOMP_GATEWAY));
   for (const type of LISTENER_TYPES) {
     for (const [name, listener] of Object.entries(config.listeners[type])) {
       const path = `listeners.${type}.${name}`;
+      out.push(...problems(listener, path, LISTENER));
       out.push(...problems(listener.tcp_options, `${path}.tcp_options`, TCP_OPTIONS));
       if ('ssl_options' in listener) out.push(...problems(listener.ssl_options, `${path}.ssl_options`, SSL_OPTIONS));
       if ('websocket' in listener) out.push(...problems(listener.websocket, `${path}.websocket`, WEBSOCKET));
@@ -87,6 +113,7 @@ export function unsupportedSettings(config: GatehouseConfig): ConfigProblem[] {
   for (const [type, byName] of Object.entries(config.gateway.stomp?.listeners ?? {})) {
     for (const [name, listener] of Object.entries(byName as Record<string, { tcp_options?: unknown; ssl_options?: unknown }>)) {
       const path = `gateway.stomp.listeners.${type}.${name}`;
+      out.push(...problems(listener, path, LISTENER));
       out.push(...problems(listener.tcp_options, `${path}.tcp_options`, TCP_OPTIONS));
       out.push(...problems(listener.ssl_options, `${path}.ssl_options`, SSL_OPTIONS));
     }

@@ -8,6 +8,7 @@ import { configuredListeners } from '../config/listeners.js';
 import { parseByteSize, parseDuration } from '../config/hocon/units.js';
 import { cidrProblem } from './cidr.js';
 import { accessRulesProblem } from './access-rules.js';
+import { keepaliveProblem } from './listener-spec.js';
 
 /** proxy_protocol_trusted_cidrs entries that are not CIDRs, named by their full path. */
 function trustedCidrProblems(config: GatehouseConfig): ConfigProblem[] {
@@ -24,6 +25,14 @@ function accessRuleProblems(config: GatehouseConfig): ConfigProblem[] {
   return configuredListeners(config).flatMap(({ path, listener }) => {
     const message = accessRulesProblem(listener.access_rules ?? []);
     return message ? [{ path: `${path}.access_rules`, message }] : [];
+  });
+}
+
+/** tcp_options.keepalive values node cannot honour (every listener, MQTT and gateway). */
+function keepaliveProblems(config: GatehouseConfig): ConfigProblem[] {
+  return configuredListeners(config).flatMap(({ path, listener }) => {
+    const message = keepaliveProblem(listener.tcp_options?.keepalive);
+    return message ? [{ path: `${path}.tcp_options.keepalive`, message }] : [];
   });
 }
 
@@ -67,4 +76,4 @@ function tlsProblems(config: GatehouseConfig): ConfigProblem[] {
 }
 
 /** The listener checks, in the order their problems are reported. */
-export const transportChecks: readonly ConfigCheck[] = [trustedCidrProblems, accessRuleProblems, sendLimitProblems, tlsProblems];
+export const transportChecks: readonly ConfigCheck[] = [trustedCidrProblems, accessRuleProblems, keepaliveProblems, sendLimitProblems, tlsProblems];

@@ -39,6 +39,8 @@ export function listenerSpec(id: string, transport: TransportType, protocol: Pro
     noDelay: cfg.tcp_options.nodelay,
     backlog: cfg.tcp_options.backlog,
   };
+  const keepAliveIdleMs = keepAliveIdle(cfg.tcp_options.keepalive);
+  if (keepAliveIdleMs !== undefined) spec.keepAliveIdleMs = keepAliveIdleMs;
   if (cfg.proxy_protocol) {
     spec.proxyProtocol = {
       timeoutMs: parseDuration(cfg.proxy_protocol_timeout),
@@ -52,6 +54,28 @@ export function listenerSpec(id: string, transport: TransportType, protocol: Pro
   if ((transport === 'ssl' || transport === 'wss') && cfg.ssl_options) spec.ssl = cfg.ssl_options;
   if ((transport === 'ws' || transport === 'wss') && cfg.websocket) spec.websocket = websocketSpec(cfg.websocket, protocol);
   return spec;
+}
+
+/**
+ * `tcp_options.keepalive` (EMQX: `"none"` or `"Idle,Interval,Probes"` in seconds). Node sets
+ * only the idle time (socket.setKeepAlive), so Gatehouse takes `"none"` or `"Idle"`; the
+ * interval and the probe count are the operating system's. Other forms are refused by
+ * `keepaliveProblem` before a spec is made.
+ */
+export function keepAliveIdle(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === 'none') return undefined;
+  const seconds = Number(value.trim());
+  return Number.isSafeInteger(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}
+
+/** Why a `tcp_options.keepalive` value cannot be used, or undefined when it can. */
+export function keepaliveProblem(value: string | undefined): string | undefined {
+  if (value === undefined || keepAliveIdle(value) !== undefined || value.trim() === 'none') return undefined;
+  if (/^\s*\d+\s*,\s*\d+\s*,\s*\d+\s*$/.test(value)) {
+    const idle = value.split(',')[0]!.trim();
+    return `not supported yet (${JSON.stringify(value)}: node sets only the idle time, the probe interval and count are the operating system's; write "${idle}" for probes after ${idle} s of silence, or "none")`;
+  }
+  return `got ${JSON.stringify(value)}, expected "none" or the idle seconds before the first keep-alive probe, such as "240"`;
 }
 
 /** `tcp_options.high_watermark`, `send_timeout`, `send_timeout_close`, when the block has them (MQTT listeners). */

@@ -123,6 +123,8 @@ export interface ListenerSpec {
   enableAuthn: EnableAuthn;
   noDelay: boolean;
   backlog: number;
+  /** `tcp_options.keepalive`: idle time before the first TCP keep-alive probe; absent: no keep-alive. */
+  keepAliveIdleMs?: number;
   proxyProtocol?: { timeoutMs: number; trustedCidrs: string[] };
   /** `access_rules`, when they refuse anyone (absent for the default `["allow all"]`). */
   accessRules?: AccessRules;

@@ -13,6 +13,10 @@ describe('settings not built yet are refused by check-config, not ignored', () =
         'listeners.ws.default { bind = "127.0.0.1:0", websocket { compress = false, mqtt_piggyback = multiple, check_origin_enable = false } }',
         'mqtt.session_expiry_interval = 2h',
         'authorization { no_match = allow, deny_action = ignore, sources = [] }',
+        'listeners.tcp.default { bind = "127.0.0.1:0", acceptors = 16, zone = default, tcp_options { reuseaddr = true, keepalive = none } }',
+        'listeners.tcp.probed { bind = "127.0.0.1:0", tcp_options.keepalive = "240" }',
+        'gateway.stomp { enable_stats = false, listeners.tcp.default { bind = "127.0.0.1:0", acceptors = 16, tcp_options.keepalive = "60" } }',
+        'dashboard.listeners.https.ssl_options { certfile = "certs/server.pem", keyfile = "certs/server-key.pem" }',
       ].join('\n'),
     );
   });
@@ -29,6 +33,17 @@ describe('settings not built yet are refused by check-config, not ignored', () =
     ['authorization.deny_action = disconnect', 'authorization.deny_action'],
     ['authorization.sources = [{ type = file, path = "acl.conf" }]', 'authorization.sources'],
     ['authorization.cache.ttl = 5m', 'authorization.cache.ttl'],
+    ['listeners.tcp.default.acceptors = 4', 'listeners.tcp.default.acceptors'],
+    ['listeners.tcp.default.zone = devices', 'listeners.tcp.default.zone'],
+    ['listeners.tcp.default.tcp_options.reuseaddr = false', 'listeners.tcp.default.tcp_options.reuseaddr'],
+    ['listeners.tcp.default.tcp_options.recbuf = 64KB', 'listeners.tcp.default.tcp_options.recbuf'],
+    ['listeners.tcp.default.tcp_options.keepalive = "240,30,5"', 'listeners.tcp.default.tcp_options.keepalive'],
+    ['gateway.stomp.listeners.tcp.default { bind = "127.0.0.1:0", zone = other }', 'gateway.stomp.listeners.tcp.default.zone'],
+    ['gateway.stomp.listeners.tcp.default { bind = "127.0.0.1:0", tcp_options.keepalive = "60,10,3" }', 'gateway.stomp.listeners.tcp.default.tcp_options.keepalive'],
+    ['gateway.stomp.enable_stats = true', 'gateway.stomp.enable_stats'],
+    ['node.cookie = "emqxsecretcookie"', 'node.cookie'],
+    ['dashboard.listeners.https.ssl_options.verify = verify_peer', 'dashboard.listeners.https.ssl_options.verify'],
+    ['dashboard.listeners.https.ssl_options.cacertfile = "certs/ca.pem"', 'dashboard.listeners.https.ssl_options.cacertfile'],
   ];
   for (const [text, path] of refused) {
     test(`${path} is refused with its path and "not supported yet"`, () => {
@@ -38,4 +53,18 @@ describe('settings not built yet are refused by check-config, not ignored', () =
       );
     });
   }
+
+  test('keepalive takes "none" or the idle seconds; anything else is named with what is expected', () => {
+    for (const bad of ['0', '-5', '1.5', 'often', '240,30']) {
+      assert.throws(
+        () => load(`listeners.tcp.default.tcp_options.keepalive = "${bad}"`),
+        (err: Error) => err.message.includes('listeners.tcp.default.tcp_options.keepalive') && err.message.includes('expected "none" or the idle seconds'),
+        bad,
+      );
+    }
+  });
+
+  test('an unknown key under dashboard.listeners.https.ssl_options is still an unknown key', () => {
+    assert.throws(() => load('dashboard.listeners.https.ssl_options.colour = blue'), /dashboard\.listeners\.https\.ssl_options\.colour: unknown key/);
+  });
 });
