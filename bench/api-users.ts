@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfigText } from '../src/config/load.js';
-import { configChecks } from '../src/checks.js';
-import { startGatehouse } from '../src/main.js';
+import { nodeConfigChecks as configChecks, startGatehouse } from '../src/main.js';
 
 const TOTAL = Number(process.argv[2] ?? 100_000);
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-api-'));

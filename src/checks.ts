@@ -1,6 +1,6 @@
 import type { ConfigCheck, ConfigProblem } from './config/load.js';
 import { LISTENER_TYPES, type GatehouseConfig } from './config/schema.js';
-import { chainProblems } from './authn/registry.js';
+import type { AuthenticatorRegistry } from './authn/registry.js';
 import { cidrProblem } from '../listeners/proxy-protocol.js';
 import { accessRulesProblem } from '../listeners/access-rules.js';
 import { unsupportedSettings } from './config/unsupported.js';
@@ -9,7 +9,6 @@ import { buildTlsSettings } from '../listeners/tls.js';
 import type { SslOptions } from './config/schema.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import './authn/backends/index.js';
 
 /** What the checks read of a listener block. */
 interface ListenerBlock {
@@ -152,10 +151,13 @@ export function filePermissionWarnings(config: GatehouseConfig, baseDir: string)
   return warnings;
 }
 
-/** The checks config validation runs beyond the schema: authenticator blocks per chain, listener CIDRs, TLS. */
-export function configChecks(): ConfigCheck[] {
+/**
+ * The checks config validation runs beyond the schema: authenticator blocks per chain
+ * (against the fragments of the registry's types), listener CIDRs, TLS.
+ */
+export function configChecks(authenticators: AuthenticatorRegistry): ConfigCheck[] {
   return [
-    (config): ConfigProblem[] => configuredChains(config).flatMap((c) => chainProblems(c.path, c.authenticators)),
+    (config): ConfigProblem[] => configuredChains(config).flatMap((c) => authenticators.chainProblems(c.path, c.authenticators)),
     trustedCidrProblems,
     accessRuleProblems,
     sendLimitProblems,

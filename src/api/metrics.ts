@@ -1,11 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { GLOBAL_METRICS } from '../authn/service.js';
 import { AUTHENTICATOR_METRICS } from '../authn/chain.js';
-import type { GatehouseNode } from '../main.js';
-import type { ApiContext } from './context.js';
-import { ACCESS_ERRORS, errors } from './schemas.js';
+import type { GatehouseNode } from '../node/node.js';
+import type { ResourceOptions } from './context.js';
+import { ACCESS_ERRORS, errors, listOrOne } from './schemas.js';
 import type { OutboundMetric } from '../broker/outbound.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -133,7 +133,7 @@ export class ApiMetrics {
 }
 
 /** `/metrics` (the §13.1 counters) and `/prometheus/stats` (text exposition). */
-export async function metricsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+export const metricsPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx }) => {
   const tags = ['metrics'];
   const Counters = Type.Object(Object.fromEntries(GLOBAL_METRICS.map((m) => [m, Type.Integer()])), { additionalProperties: false });
   const NodeCounters = Type.Object({ node: Type.String(), ...Object.fromEntries(GLOBAL_METRICS.map((m) => [m, Type.Integer()])) }, { additionalProperties: false });
@@ -145,13 +145,13 @@ export async function metricsRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         tags,
         summary: 'Authentication counters (per node, or summed with aggregate=true)',
         querystring: Type.Object({ aggregate: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
-        response: { 200: Type.Union([Type.Array(NodeCounters), Counters]), ...errors(400, ...ACCESS_ERRORS) },
+        response: { 200: listOrOne(Type.Array(NodeCounters), Counters), ...errors(400, ...ACCESS_ERRORS) },
       },
     },
     async (request) => {
       const counters = ctx.node.authn.metrics.snapshot();
       if ((request.query as { aggregate?: boolean }).aggregate) return counters;
-      return [{ node: ctx.state.config.node.name, ...counters }];
+      return [{ node: ctx.node.config.node.name, ...counters }];
     },
   );
 
@@ -163,7 +163,7 @@ export async function metricsRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       return reply.header('content-type', ctx.metrics.registry.contentType).send(text);
     },
   );
-}
+};
 
 /** A histogram's labelled children by their three label values, made once each. */
 class LabelledChildren<Child> {

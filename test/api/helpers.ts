@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
-import { startGatehouse, type GatehouseNode } from '../../src/main.js';
+import { nodeConfigChecks as configChecks, startGatehouse, type RunningNode as GatehouseNode } from '../../src/main.js';
 import { LogCapture } from '../helpers/node.js';
 
 export const ADMIN_KEY = 'ops';

@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestNode, connackCode, connect, endClient, type TestNode } from '../helpers/node.js';
 import { loadConfigText, ConfigError } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
+import { nodeConfigChecks as configChecks } from '../../src/main.js';
 
 /**
  * Real MQTT 3.1.1 and 5.0 clients against two listeners with different chains:

@@ -12,7 +12,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
 import { startTestNode, connect, endClient, subscribe, type TestNode } from '../helpers/node.js';
 import { loadConfigText, ConfigError } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
+import { nodeConfigChecks as configChecks } from '../../src/main.js';
 import { listenerSpec } from '../../listeners/spec.js';
 import type { OutboundMetric } from '../../src/broker/outbound.js';
 import { ApiMetrics } from '../../src/api/metrics.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfigFile, loadConfigText } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
+import { nodeConfigChecks as configChecks } from '../../src/main.js';
 
 function problems(text: string, env: Record<string, string> = {}): string[] {
   try {

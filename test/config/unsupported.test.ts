@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
+import { nodeConfigChecks as configChecks } from '../../src/main.js';
 
 /** A configuration key is either honoured or refused, never accepted and ignored (issue 14 point 4). */
 describe('settings not built yet are refused by check-config, not ignored', () => {

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfigText } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
-import { startGatehouse } from '../../src/main.js';
+import { nodeConfigChecks as configChecks, startGatehouse } from '../../src/main.js';
 import type { ChildReply, ChildRequest } from './target.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-fuzz-'));

@@ -5,8 +5,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { loadConfigText } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
-import { startGatehouse, type GatehouseNode } from '../../src/main.js';
+import { nodeConfigChecks as configChecks, startGatehouse, type RunningNode as GatehouseNode } from '../../src/main.js';
 import type { AuthenticationService } from '../../src/authn/types.js';
 import { connect } from './mqtt-connect.js';
 

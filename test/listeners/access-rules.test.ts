@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { AccessRules } from '../../listeners/access-rules.js';
 import { loadConfigText } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
+import { nodeConfigChecks as configChecks } from '../../src/main.js';
 import { connect, endClient, startTestNode, type TestNode } from '../helpers/node.js';
 import { run } from '../helpers/process.js';
 

@@ -14,7 +14,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { generateDevCertificates, type DevCertPaths } from '../../certs/generate.js';
 import { loadConfigText, ConfigError } from '../../src/config/load.js';
-import { configChecks } from '../../src/checks.js';
+import { nodeConfigChecks as configChecks } from '../../src/main.js';
 import { CrlCache, CrlUnavailableError, parseCrl } from '../../listeners/crl-cache.js';
 import { connackCode, startTestNode, type TestNode } from '../helpers/node.js';
 import { encodeFrame } from '../../gateways/stomp/frame.js';
