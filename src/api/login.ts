@@ -42,7 +42,7 @@ export const loginPlugin: FastifyPluginAsync<ResourceOptions & { version: string
         body: Type.Object({ username: Type.String({ minLength: 1 }), password: Type.String() }, { additionalProperties: false }),
         response: {
           200: Type.Object(
-            { token: Type.String(), version: Type.String(), role: Type.String(), license: Type.Object({ edition: Type.String() }) },
+            { token: Type.String(), version: Type.String(), role: Type.String(), license: Type.Object({ edition: Type.String() }, { additionalProperties: false }) },
             { additionalProperties: false },
           ),
           ...errors(400, 401),

@@ -94,7 +94,7 @@ function describe(status: string): string {
 /**
  * A schema as the document shows it: an answer chosen by `if`/`then` (one per authenticator
  * type, or list-or-one) becomes `oneOf` its shapes; a request's routing part (what the
- * route itself checks) is left out.
+ * route itself checks) is left out; a field with a default is not required of a client.
  */
 function documentForm(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(documentForm);
@@ -113,5 +113,7 @@ function documentForm(schema: unknown): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) if (key !== ROUTING) out[key] = documentForm(value);
+  const props = node['properties'] as Record<string, { default?: unknown }> | undefined;
+  if (Array.isArray(node['required']) && props) out['required'] = (node['required'] as string[]).filter((k) => props[k]?.default === undefined);
   return out;
 }

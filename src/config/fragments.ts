@@ -159,7 +159,10 @@ const CONSTRAINTS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum
 /**
  * The answer form of a schema: every object closed (`additionalProperties: false`, so the
  * serializer drops what is not declared and a secret field nobody declared cannot leave),
- * every field optional, and no constraint on values (an answer shows what is stored).
+ * every field optional, and no constraint on values (an answer shows what is stored). A
+ * choice between object shapes (`anyOf`) is made by `if`/`then` on the fields each shape
+ * fixes (`name: "bcrypt"`), so a value with an undeclared field still finds its shape and
+ * loses the field, where `anyOf` would match no shape and fail the answer.
  */
 export function viewForm(schema: TSchema): TSchema {
   const walk = (node: unknown): unknown => {
@@ -173,9 +176,28 @@ export function viewForm(schema: TSchema): TSchema {
       out[key] = key === 'properties' || key === 'patternProperties' ? mapValues(value as Record<string, unknown>, walk) : walk(value);
     }
     if (out['type'] === 'object' || source[Kind] === 'Object') out['additionalProperties'] = false;
+    const shapes = out['anyOf'];
+    if (Array.isArray(shapes) && shapes.length > 0 && shapes.every((m) => (m as Record<string, unknown>)['type'] === 'object')) {
+      const { anyOf: _choice, ...rest } = out;
+      return { ...rest, ...chooseShape(shapes as Array<Record<string, unknown>>) };
+    }
     return out;
   };
   return walk(schema) as TSchema;
+}
+
+/** `if`/`then` over object shapes by the fields each one fixes; no match answers an empty object. */
+function chooseShape(shapes: Array<Record<string, unknown>>): Record<string, unknown> {
+  let chain: Record<string, unknown> = { type: 'object', properties: {}, additionalProperties: false };
+  for (const shape of [...shapes].reverse()) {
+    const fixed: Record<string, unknown> = {};
+    for (const [key, prop] of Object.entries((shape['properties'] ?? {}) as Record<string, Record<string, unknown>>)) {
+      const values = 'const' in prop ? [prop['const']] : Array.isArray(prop['anyOf']) && prop['anyOf'].every((v) => 'const' in (v as object)) ? (prop['anyOf'] as Array<{ const: unknown }>).map((v) => v.const) : undefined;
+      if (values) fixed[key] = { enum: values };
+    }
+    chain = { if: { type: 'object', properties: fixed, required: Object.keys(fixed) }, then: shape, else: chain };
+  }
+  return chain;
 }
 
 function mapValues(record: Record<string, unknown>, fn: (v: unknown) => unknown): Record<string, unknown> {
