@@ -131,6 +131,7 @@ async function start(args: string[]): Promise<number> {
   await new Promise<void>((resolveStop) => {
     onSignal = () => {
       node.logger.info({ signal: signalled }, 'shutting down');
+      onReload = () => node.logger.warn('reload ignored: the node is shutting down');
       const force = setTimeout(() => {
         node.logger.warn('shutdown took too long; exiting');
         resolveStop();

@@ -1,6 +1,6 @@
 import type { GatehouseNode } from '../node/node.js';
 import type { ApiAccess } from './access.js';
-import type { ApiMetrics } from './metrics.js';
+import type { ApiMetrics } from './prometheus.js';
 
 /** What every resource plugin gets: the node (its live configuration and `apply`), access control and metrics. */
 export interface ApiContext {

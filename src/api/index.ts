@@ -16,7 +16,8 @@ import { authenticationPlugin } from './authentication.js';
 import { explainPlugin } from './explain.js';
 import { listenersPlugin } from './listeners.js';
 import { gatewaysPlugin } from './gateways.js';
-import { ApiMetrics, metricsPlugin } from './metrics.js';
+import { metricsPlugin } from './metrics.js';
+import { ApiMetrics } from './prometheus.js';
 import type { MultipartBody } from './multipart.js';
 
 export const API_BASE = '/api/v5';
