@@ -3,10 +3,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
-import { configChecks, startGatehouse } from './main.js';
+import { configChecks, authenticatorRegistry, startGatehouse, type RunningNode } from './main.js';
 import { filePermissionWarnings } from './config/permissions.js';
 import { usersCommand } from './commands/users.js';
 import { pskCommand } from './commands/psk.js';
+import { reloadCommand, writePidFile, writeReloadStatus } from './commands/reload.js';
 import { UserImportError } from './store/index.js';
 
 /** The package root: the nearest folder above this file with a package.json (src/ or dist/src/). */
@@ -27,6 +28,8 @@ const HELP = `gatehouse: MQTT 3.1/3.1.1/5.0 and STOMP broker with EMQX 5-style a
 Usage:
   gatehouse start [--config FILE]        run the broker (default config: ${DEFAULT_CONFIG})
   gatehouse check-config FILE            validate a configuration file and exit
+  gatehouse reload [--config FILE]       make the running node read its configuration again
+                                         (the same as SIGHUP to its pid; --help)
   gatehouse users add|update|delete|list|import ...   manage built-in database users (--help)
   gatehouse psk import|delete|count ...   manage TLS-PSK identities (--help)
   gatehouse --version                    print the version
@@ -57,10 +60,12 @@ export async function main(argv: string[]): Promise<number> {
         return await start(rest);
       case 'check-config':
         return checkConfig(rest);
+      case 'reload':
+        return await reloadCommand(rest, configChecks());
       case 'users':
-        return await usersCommand(rest);
+        return await usersCommand(rest, authenticatorRegistry());
       case 'psk':
-        return await pskCommand(rest);
+        return await pskCommand(rest, configChecks());
       default:
         process.stderr.write(`gatehouse: unknown command "${command}"\n\n${HELP}`);
         return 2;
@@ -105,12 +110,23 @@ async function start(args: string[]): Promise<number> {
   };
   process.on('SIGTERM', take);
   process.on('SIGINT', take);
-  const config = loadConfigFile(file, { checks: configChecks(), overridesFrom: process.cwd() });
-  const node = await startGatehouse(config, { baseDir: process.cwd(), devCertificates: true });
+  // SIGHUP reloads the configuration (once the node runs; one that comes while starting waits).
+  let onReload: (() => void) | undefined;
+  let reloadPending = false;
+  process.on('SIGHUP', () => (onReload ? onReload() : (reloadPending = true)));
+  const authenticators = authenticatorRegistry();
+  const load = () => loadConfigFile(file, { checks: configChecks(authenticators), overridesFrom: process.cwd() });
+  const config = load();
+  const node = await startGatehouse(config, { baseDir: process.cwd(), devCertificates: true, authenticators, load });
   node.logger.info({ version: version(), config: file }, 'gatehouse started');
+  const dataDir = resolve(process.cwd(), config.node.data_dir);
+  const removePidFile = writePidFile(dataDir);
+  onReload = () => void reload(node, dataDir);
+  if (reloadPending) onReload();
   await new Promise<void>((resolveStop) => {
     onSignal = () => {
       node.logger.info({ signal: signalled }, 'shutting down');
+      onReload = () => node.logger.warn('reload ignored: the node is shutting down');
       const force = setTimeout(() => {
         node.logger.warn('shutdown took too long; exiting');
         resolveStop();
@@ -127,5 +143,26 @@ async function start(args: string[]): Promise<number> {
     };
     if (signalled) onSignal();
   });
+  removePidFile();
   return 0;
+}
+
+/**
+ * One reload of a running `gatehouse start`: the node applies the difference (and logs what
+ * changed, or why it refused and keeps its configuration); the outcome is left in the data
+ * directory for `gatehouse reload`.
+ */
+async function reload(node: RunningNode, dataDir: string): Promise<void> {
+  let status: Parameters<typeof writeReloadStatus>[1];
+  try {
+    const { changed } = await node.reload();
+    status = { at: Date.now(), pid: process.pid, result: 'applied', changed };
+  } catch (err) {
+    status = { at: Date.now(), pid: process.pid, result: 'refused', error: (err as Error).message };
+  }
+  try {
+    writeReloadStatus(dataDir, status);
+  } catch (err) {
+    node.logger.warn({ error: (err as Error).message }, 'the outcome of the reload could not be written for gatehouse reload');
+  }
 }

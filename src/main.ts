@@ -4,23 +4,31 @@ import type { Logger } from 'pino';
 import { formatBind, isLoopback } from './config/bind.js';
 import { parseByteSize, parseDuration } from './config/hocon/units.js';
 import { LISTENER_TYPES, StompGateway, type GatehouseConfig, type StompGatewayConfig } from './config/schema.js';
-import type { ConfigCheck } from './config/load.js';
-import { unsupportedSettings } from './config/unsupported.js';
 import { fillDefaults } from './config/defaults.js';
+import { validateConfig, type ConfigCheck } from './config/load.js';
+import { unsupportedSettings } from './config/unsupported.js';
+import { overrideFilePath } from './config/overrides.js';
 import { createLogger } from './logging/index.js';
+import { SecretFields } from './secrets.js';
 import { MqttBroker } from './broker/broker.js';
 import { MqttFront, type MqttFrontSettings } from './broker/front.js';
 import type { AuthenticationService } from './authn/types.js';
 import { AuthnService } from './authn/service.js';
+import { AuthenticatorRegistry } from './authn/registry.js';
+import { chainsHandler } from './authn/changes.js';
+import { builtInDatabase } from './authn/backends/built_in_database/index.js';
 import { configureHashConcurrency } from './authn/password/index.js';
-import { chainChecks, configuredChains } from './authn/config-checks.js';
 import { BuiltInStore } from './store/index.js';
+import { chainChecks, configuredChains } from './authn/config-checks.js';
 import { importPskInitFile } from './store/psk.js';
+import { transportChecks } from './transport/config-checks.js';
 import { allowAllButSys, type AuthorizationService } from './authz/types.js';
+import { LiveConfig, type ChangeResult } from './node/changes.js';
+import { listenersHandler, type ConfiguredListener } from './node/listener-changes.js';
+import { settingsHandler } from './node/settings-changes.js';
+import type { GatehouseNode, GatewaySettings } from './node/node.js';
 import { listenerSpec } from './transport/listener-spec.js';
 import type { ListenerSpec } from './transport/types.js';
-import { transportChecks } from './transport/config-checks.js';
-import type { GatehouseNode, GatewaySettings } from './node.js';
 import { startApi, type ApiServer } from './api/index.js';
 import { ListenerManager } from '../listeners/manager.js';
 import { TransportSecurity } from '../listeners/transport-security.js';
@@ -29,19 +37,30 @@ import { tlsFileCheck } from '../listeners/config-checks.js';
 import { CrlCache } from '../listeners/crl-cache.js';
 import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
 
-/** A node started by startGatehouse: the GatehouseNode the API sees, and the API once it runs. */
-export interface RunningNode extends GatehouseNode {
-  /** The management API (dashboard.listeners.http/https), when enabled. */
-  api?: ApiServer;
+export type { GatehouseNode, GatewaySettings };
+
+/** The authenticator types of this build: one `register` line per backend. */
+export function authenticatorRegistry(): AuthenticatorRegistry {
+  return new AuthenticatorRegistry().register(builtInDatabase);
 }
 
 /**
- * Every check a configuration must pass beyond the schema, from the subsystem that owns it:
- * authenticator blocks per chain, listener settings, keys not supported yet, and the
- * listeners' TLS files. check-config, the start, the CLI commands and API changes use it.
+ * Every check a configuration must pass beyond the root schema, from the subsystem that owns
+ * it, with this build's registries: authenticator blocks per chain, listener settings, keys not
+ * supported yet, and the listeners' TLS files. check-config, the start, the CLI commands and
+ * every change (API, reload) use it.
  */
-export function configChecks(): ConfigCheck[] {
-  return [chainChecks, ...transportChecks, unsupportedSettings, tlsFileCheck];
+export function configChecks(authenticators: AuthenticatorRegistry = authenticatorRegistry()): ConfigCheck[] {
+  return [chainChecks(authenticators), ...transportChecks, unsupportedSettings, tlsFileCheck];
+}
+
+/** The running node as the composition root made it: the node's interface with its concrete parts. */
+export interface RunningNode extends GatehouseNode {
+  readonly listeners: ListenerManager;
+  /** Listener TLS settings and Proxy Protocol refusal counts. */
+  readonly transport: TransportSecurity;
+  /** The management API (dashboard.listeners.http/https), when enabled. */
+  api?: ApiServer;
 }
 
 export interface StartOptions {
@@ -50,13 +69,22 @@ export interface StartOptions {
   baseDir?: string;
   /** Replaces the authentication service (tests that record what authentication sees). */
   authn?: AuthenticationService;
+  /** The authenticator types (default: this build's, `authenticatorRegistry()`). */
+  authenticators?: AuthenticatorRegistry;
+  /**
+   * Reads the configuration again (file, environment, override file) for `reload()`:
+   * `gatehouse start` passes its file; without it a reload is refused.
+   */
+  load?: () => GatehouseConfig;
   /** Generate the TEST-ONLY development certificates into `<baseDir>/certs` when absent (`npm start`). */
   devCertificates?: boolean;
 }
 
-/** The composition root: config → services → broker → listeners. */
+/** The composition root: config → services → broker → listeners, and the handlers that keep them in line with changes. */
 export async function startGatehouse(config: GatehouseConfig, opts: StartOptions = {}): Promise<RunningNode> {
-  const logger = opts.logger ?? createLogger(config.log.console);
+  const authenticators = opts.authenticators ?? authenticatorRegistry();
+  const secrets = new SecretFields(authenticators.secretFields());
+  const logger = opts.logger ?? createLogger(config.log.console, undefined, secrets);
   const baseDir = opts.baseDir ?? process.cwd();
   const dataDir = resolve(baseDir, config.node.data_dir);
   // Private: the data directory holds password hashes, PSK secrets and API changes.
@@ -70,6 +98,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     store,
     baseDir,
     timeoutMs: parseDuration(config.authentication_settings.timeout),
+    authenticators,
   });
   let transport: TransportSecurity;
   // One per node: CRLs from the certificates' distribution points (EMQX's crl_cache).
@@ -139,16 +168,50 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     onRemoved: transport.onRemoved,
   });
 
+  // ── Configuration changes: one handler per subsystem, applied in this order (an earlier
+  // one is undone when a later one fails). Chains first, so a new listener's own chain is in
+  // place before it accepts; authorization registers its handler here next.
+  const live = new LiveConfig({
+    initial: config,
+    overrideFile: overrideFilePath(baseDir, config.node.data_dir),
+    validate: (doc) => validateConfig(doc, configChecks(authenticators), 'change'),
+    logger,
+  });
+  live
+    .register(chainsHandler({ authn: authnService, chains: configuredChains }))
+    .register(listenersHandler({ name: 'listeners', owns: (path) => path[0] === 'listeners', listeners: mqttListeners, control: listeners, logger }))
+    .register(listenersHandler({ name: 'gateway.stomp.listeners', owns: (path) => path[0] === 'gateway', listeners: stompListeners, control: listeners, logger }))
+    .register(
+      settingsHandler({
+        name: 'gateway.stomp',
+        owns: (path) => path[0] === 'gateway',
+        select: (c) => c.gateway.stomp,
+        set: (stomp) => {
+          if (stomp) gateways.stomp = stomp;
+        },
+      }),
+    );
+  // ── end of the configuration change handlers
+
   const node: RunningNode = {
-    config,
-    configChecks: configChecks(),
+    get config() {
+      return live.config;
+    },
     logger,
     broker,
     listeners,
     store,
     authn: authnService,
+    authenticators,
+    secrets,
     gateways,
     transport,
+    apply: (change) => live.apply(change),
+    async reload(): Promise<ChangeResult> {
+      const load = opts.load;
+      if (!load) throw new Error('this node was started without a configuration file to reload');
+      return live.apply({ kind: 'reload', load });
+    },
     address(id) {
       const addr = listeners.get(id)?.address();
       if (!addr) throw new Error(`listener ${id} is not running`);
@@ -206,13 +269,28 @@ async function generateDevCertificates(logger: Logger, dir: string): Promise<voi
 
 /** Every MQTT listener of the config, as specs, in a stable order. */
 export function mqttListenerSpecs(config: GatehouseConfig): ListenerSpec[] {
-  const specs: ListenerSpec[] = [];
+  return mqttListeners(config).map((l) => l.spec);
+}
+
+/** Every MQTT listener of the config with where it is configured. */
+function mqttListeners(config: GatehouseConfig): ConfiguredListener<ListenerSpec>[] {
+  const out: ConfiguredListener<ListenerSpec>[] = [];
   for (const type of LISTENER_TYPES) {
     for (const [name, block] of Object.entries(config.listeners[type])) {
-      specs.push(listenerSpec(`${type}:${name}`, type, 'mqtt', block));
+      out.push({ path: ['listeners', type, name], spec: listenerSpec(`${type}:${name}`, type, 'mqtt', block) });
     }
   }
-  return specs;
+  return out;
+}
+
+/** Every STOMP listener of the config (the implicit `stomp:tcp:default` included), disabled with the gateway. */
+function stompListeners(config: GatehouseConfig): ConfiguredListener<ListenerSpec>[] {
+  const stomp = config.gateway.stomp;
+  if (!stomp) return [];
+  return stompListenerSpecs(stomp).map((spec) => {
+    const [, type, name] = spec.id.split(':');
+    return { path: ['gateway', 'stomp', 'listeners', type!, name!], spec: stomp.enable ? spec : { ...spec, enable: false } };
+  });
 }
 
 /** gatehouse-choices 12: an anonymous listener on a non-loopback address is worth a warning at every start. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword, parsePasswordHashAlgorithm } from '../../src/authn/password/index.js';
-import type { GatehouseNode } from '../../src/node.js';
+import type { GatehouseNode } from '../../src/node/node.js';
 import { userName, userPassword } from '../wire/credentials.js';
 import type { UserSeed } from './types.js';
 

@@ -1,99 +1,90 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { ApiContext } from './context.js';
-import { ApiError, badRequest } from './errors.js';
-import { restoreMasked } from './redact.js';
-import { ACCESS_ERRORS, AuthenticatorBody, AuthenticatorView, errors, IdParam, NoContent, RateMetrics } from './schemas.js';
+import type { ResourceOptions } from './context.js';
+import { ApiError } from './errors.js';
+import { ACCESS_ERRORS, errors, IdParam, NoContent, RateMetrics } from './schemas.js';
 import {
+  appendAuthenticator,
   authenticatorView,
-  chainConfigs,
-  commitChain,
+  chainIn,
+  editChain,
   idOf,
+  moveAuthenticator,
+  removeAuthenticator,
+  reorderChain,
+  replaceAuthenticator,
   requireEntry,
   type AuthenticatorConfig,
   type ChainScope,
 } from './chains.js';
-import { usersRoutes } from './users.js';
+import { usersPlugin } from './users.js';
 
 export type ScopeResolver = (request: FastifyRequest) => ChainScope;
 
-const POSITION = /^(front|rear|before:.+|after:.+)$/;
+export interface AuthenticationOptions extends ResourceOptions {
+  /** Which chain a request is about (global, a listener's). */
+  scopeOf: ScopeResolver;
+  tag: string;
+}
+
+const Status = Type.Object(
+  {
+    status: Type.String(),
+    node_status: Type.Array(Type.Object({ node: Type.String(), status: Type.String() }, { additionalProperties: false })),
+    metrics: RateMetrics,
+    node_metrics: Type.Array(Type.Object({ node: Type.String(), metrics: RateMetrics }, { additionalProperties: false })),
+    resource_metrics: Type.Object({}, { additionalProperties: false }),
+    node_resource_metrics: Type.Array(Type.Object({ node: Type.String(), metrics: Type.Object({}, { additionalProperties: false }) }, { additionalProperties: false })),
+    node_error: Type.Array(Type.Object({ node: Type.String(), reason: Type.String() }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
+const PositionParams = Type.Object({ id: Type.String({ minLength: 1 }), position: Type.String() });
+const Order = Type.Array(Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: false }));
 
 /**
  * `/authentication…` (emqx5-auth.md §7.1–7.4) for one kind of chain: the global MQTT
  * chain, or a listener's (`/listeners/{listener_id}/authentication…`, gatehouse-choices 9).
+ * Bodies and answers are assembled from the registered authenticator types' fragments.
  */
-export async function authenticationRoutes(app: FastifyInstance, ctx: ApiContext, scopeOf: ScopeResolver, tag: string): Promise<void> {
+export const authenticationPlugin: FastifyPluginAsync<AuthenticationOptions> = async (app, { ctx, scopeOf, tag }) => {
   const tags = [tag];
+  const Body = ctx.node.authenticators.bodySchema();
+  const View = ctx.node.authenticators.viewSchema({ id: Type.String({ description: 'mechanism:backend, e.g. password_based:built_in_database' }) });
+  const chainOf = (request: FastifyRequest) => chainIn(ctx.node.config, scopeOf(request));
 
   app.get(
     '/authentication',
-    { schema: { tags, summary: 'List the chain\'s authenticators in order', response: { 200: Type.Array(AuthenticatorView), ...errors(404, ...ACCESS_ERRORS) } } },
-    async (request) => chainConfigs(ctx, scopeOf(request)).map(authenticatorView),
+    { schema: { tags, summary: "List the chain's authenticators in order", response: { 200: Type.Array(View), ...errors(404, ...ACCESS_ERRORS) } } },
+    async (request) => chainOf(request).map((c) => authenticatorView(ctx, c)),
   );
 
   app.post(
     '/authentication',
-    {
-      schema: {
-        tags,
-        summary: 'Append an authenticator to the chain',
-        body: AuthenticatorBody,
-        response: { 200: AuthenticatorView, ...errors(400, 404, 409, ...ACCESS_ERRORS) },
-      },
-    },
+    { schema: { tags, summary: 'Append an authenticator to the chain', body: Body, response: { 200: View, ...errors(400, 404, 409, ...ACCESS_ERRORS) } } },
     async (request) => {
-      const scope = scopeOf(request);
       const body = request.body as AuthenticatorConfig;
-      const id = idOf(body);
-      return ctx.state.serial(async () => {
-        const configs = chainConfigs(ctx, scope);
-        if (configs.some((c) => idOf(c) === id)) throw new ApiError(409, 'ALREADY_EXISTS', `Authenticator '${id}' already exist`);
-        const { id: _id, ...config } = body;
-        await commitChain(ctx, scope, [...configs, config as AuthenticatorConfig]);
-        const created = chainConfigs(ctx, scope).find((c) => idOf(c) === id)!;
-        return authenticatorView(created);
-      });
+      const chain = await editChain(ctx, scopeOf(request), appendAuthenticator(body));
+      return authenticatorView(ctx, chain[requireEntry(chain, idOf(body))]!);
     },
   );
 
   app.put(
     '/authentication/order',
-    {
-      schema: {
-        tags,
-        summary: 'Reorder the whole chain',
-        body: Type.Array(Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
-        response: { 204: NoContent, ...errors(400, 404, ...ACCESS_ERRORS) },
-      },
-    },
+    { schema: { tags, summary: 'Reorder the whole chain', body: Order, response: { 204: NoContent, ...errors(400, 404, ...ACCESS_ERRORS) } } },
     async (request, reply) => {
-      const scope = scopeOf(request);
-      const order = (request.body as Array<{ id: string }>).map((o) => o.id);
-      await ctx.state.serial(async () => {
-        const configs = chainConfigs(ctx, scope);
-        const ids = configs.map(idOf);
-        const unknown = order.filter((id) => !ids.includes(id));
-        const missing = ids.filter((id) => !order.includes(id));
-        const dup = order.filter((id, i) => order.indexOf(id) !== i);
-        const problems: string[] = [];
-        if (unknown.length > 0) problems.push(`Authenticators: ${unknown.join(', ')} are not found`);
-        if (missing.length > 0) problems.push(`No positions are specified for authenticators: ${missing.join(', ')}`);
-        if (dup.length > 0) problems.push(`Authenticators listed twice: ${dup.join(', ')}`);
-        if (problems.length > 0) throw badRequest(problems.join('; '));
-        await commitChain(ctx, scope, order.map((id) => configs[ids.indexOf(id)]!));
-      });
+      await editChain(ctx, scopeOf(request), reorderChain((request.body as Array<{ id: string }>).map((o) => o.id)));
       return reply.status(204).send();
     },
   );
 
   app.get(
     '/authentication/:id',
-    { schema: { tags, summary: 'One authenticator', params: IdParam, response: { 200: AuthenticatorView, ...errors(404, ...ACCESS_ERRORS) } } },
+    { schema: { tags, summary: 'One authenticator', params: IdParam, response: { 200: View, ...errors(404, ...ACCESS_ERRORS) } } },
     async (request) => {
-      const { id } = request.params as { id: string };
-      const configs = chainConfigs(ctx, scopeOf(request));
-      return authenticatorView(configs[requireEntry(configs, id)]!);
+      const chain = chainOf(request);
+      return authenticatorView(ctx, chain[requireEntry(chain, (request.params as { id: string }).id)]!);
     },
   );
 
@@ -104,23 +95,12 @@ export async function authenticationRoutes(app: FastifyInstance, ctx: ApiContext
         tags,
         summary: 'Replace an authenticator\'s config ("******" keeps a stored secret)',
         params: IdParam,
-        body: AuthenticatorBody,
+        body: Body,
         response: { 204: NoContent, ...errors(400, 404, 409, ...ACCESS_ERRORS) },
       },
     },
     async (request, reply) => {
-      const scope = scopeOf(request);
-      const { id } = request.params as { id: string };
-      const body = request.body as AuthenticatorConfig;
-      await ctx.state.serial(async () => {
-        const configs = chainConfigs(ctx, scope);
-        const index = requireEntry(configs, id);
-        if (idOf(body) !== id) throw badRequest('Change of authentication type is not allowed');
-        const { id: _id, ...rest } = restoreMasked(body, configs[index]);
-        const next = [...configs];
-        next[index] = rest as AuthenticatorConfig;
-        await commitChain(ctx, scope, next);
-      });
+      await editChain(ctx, scopeOf(request), replaceAuthenticator((request.params as { id: string }).id, request.body as AuthenticatorConfig));
       return reply.status(204).send();
     },
   );
@@ -129,52 +109,25 @@ export async function authenticationRoutes(app: FastifyInstance, ctx: ApiContext
     '/authentication/:id',
     { schema: { tags, summary: 'Remove an authenticator (unknown id: also 204)', params: IdParam, response: { 204: NoContent, ...errors(400, ...ACCESS_ERRORS) } } },
     async (request, reply) => {
-      const scope = scopeOf(request);
-      const { id } = request.params as { id: string };
-      await ctx.state.serial(async () => {
-        const configs = chainConfigs(ctx, scope);
-        if (!configs.some((c) => idOf(c) === id)) return;
-        await commitChain(ctx, scope, configs.filter((c) => idOf(c) !== id));
-      });
+      await editChain(ctx, scopeOf(request), removeAuthenticator((request.params as { id: string }).id));
       return reply.status(204).send();
     },
   );
 
   app.get(
     '/authentication/:id/status',
-    {
-      schema: {
-        tags,
-        summary: 'Counters, rates and resource status of an authenticator',
-        params: IdParam,
-        response: {
-          200: Type.Object(
-            {
-              status: Type.String(),
-              node_status: Type.Array(Type.Object({ node: Type.String(), status: Type.String() })),
-              metrics: RateMetrics,
-              node_metrics: Type.Array(Type.Object({ node: Type.String(), metrics: RateMetrics })),
-              resource_metrics: Type.Object({}, { additionalProperties: true }),
-              node_resource_metrics: Type.Array(Type.Object({ node: Type.String(), metrics: Type.Object({}, { additionalProperties: true }) })),
-              node_error: Type.Array(Type.Object({ node: Type.String(), reason: Type.String() })),
-            },
-            { additionalProperties: false },
-          ),
-          ...errors(404, 500, ...ACCESS_ERRORS),
-        },
-      },
-    },
+    { schema: { tags, summary: 'Counters, rates and resource status of an authenticator', params: IdParam, response: { 200: Status, ...errors(404, 500, ...ACCESS_ERRORS) } } },
     async (request) => {
       const scope = scopeOf(request);
       const { id } = request.params as { id: string };
-      requireEntry(chainConfigs(ctx, scope), id);
+      requireEntry(chainIn(ctx.node.config, scope), id);
       const entry = ctx.node.authn.chain(scope.name)?.entries.find((e) => e.id === id);
       if (!entry) throw new ApiError(500, 'INTERNAL_ERROR', `Authenticator '${id}' is configured but not running`);
       const counts = entry.metrics.snapshot();
       const rate = entry.metrics.rate('total') ?? { current: 0, max: 0, last5m: 0 };
       const metrics = { ...counts, rate: rate.current, rate_max: rate.max, rate_last5m: rate.last5m };
       const status = entry.authenticator.status?.() ?? 'connected';
-      const node = ctx.state.config.node.name;
+      const node = ctx.node.config.node.name;
       return {
         status,
         node_status: [{ node, status }],
@@ -189,41 +142,18 @@ export async function authenticationRoutes(app: FastifyInstance, ctx: ApiContext
 
   app.put(
     '/authentication/:id/position/:position',
-    {
-      schema: {
-        tags,
-        summary: 'Move an authenticator: front, rear, before:ID or after:ID',
-        params: Type.Object({ id: Type.String({ minLength: 1 }), position: Type.String() }),
-        response: { 204: NoContent, ...errors(400, 404, ...ACCESS_ERRORS) },
-      },
-    },
+    { schema: { tags, summary: 'Move an authenticator: front, rear, before:ID or after:ID', params: PositionParams, response: { 204: NoContent, ...errors(400, 404, ...ACCESS_ERRORS) } } },
     async (request, reply) => {
-      const scope = scopeOf(request);
       const { id, position } = request.params as { id: string; position: string };
-      if (!POSITION.test(position)) throw badRequest("Invalid value for 'position'");
-      await ctx.state.serial(async () => {
-        const configs = chainConfigs(ctx, scope);
-        const moved = configs[requireEntry(configs, id)]!;
-        const rest = configs.filter((c) => c !== moved);
-        let at: number;
-        if (position === 'front') at = 0;
-        else if (position === 'rear') at = rest.length;
-        else {
-          const [where, ...relParts] = position.split(':');
-          const rel = relParts.join(':');
-          const relIndex = rest.findIndex((c) => idOf(c) === rel);
-          if (relIndex < 0) throw new ApiError(404, 'NOT_FOUND', `Authenticator '${rel}' does not exist`);
-          at = where === 'before' ? relIndex : relIndex + 1;
-        }
-        rest.splice(at, 0, moved);
-        await commitChain(ctx, scope, rest);
-      });
+      await editChain(ctx, scopeOf(request), moveAuthenticator(id, position));
       return reply.status(204).send();
     },
   );
 
-  await app.register(async (users) => usersRoutes(users, ctx, (request) => {
-    const { id } = request.params as { id: string };
-    return { scope: scopeOf(request), id };
-  }, tag), { prefix: '/authentication/:id' });
-}
+  await app.register(usersPlugin, {
+    ctx,
+    tag,
+    prefix: '/authentication/:id',
+    target: (request) => ({ scope: scopeOf(request), id: (request.params as { id: string }).id }),
+  });
+};

@@ -1,9 +1,11 @@
-import { configuredChains } from '../authn/config-checks.js';
-import { findFactory, authenticatorId } from '../authn/registry.js';
+import { authenticatorId } from '../authn/registry.js';
 import type { UserManager } from '../authn/authenticator.js';
+import type { GatehouseConfig } from '../config/schema.js';
+import { UNCHANGED, valueAt } from '../node/changes.js';
 import type { ApiContext } from './context.js';
+import { applyAt } from './apply.js';
 import { ApiError, badRequest, notFound } from './errors.js';
-import { redact } from './redact.js';
+import { restoreMasked } from './redact.js';
 
 /** An authentication chain the API manages: its name and where it lives in the config. */
 export interface ChainScope {
@@ -15,10 +17,17 @@ export interface ChainScope {
 
 export type AuthenticatorConfig = Record<string, unknown> & { mechanism: string; backend?: string };
 
-/** The chain's authenticator configs as configured now (defaults filled). */
-export function chainConfigs(ctx: ApiContext, scope: ChainScope): AuthenticatorConfig[] {
-  const chain = configuredChains(ctx.state.config).find((c) => c.name === scope.name);
-  return (chain?.authenticators ?? []).map((c) => structuredClone(c) as AuthenticatorConfig);
+/** A chain edit: the new chain from the current one, `UNCHANGED` to leave it; a throw refuses it. */
+export type ChainEdit = (chain: AuthenticatorConfig[]) => AuthenticatorConfig[] | typeof UNCHANGED;
+
+/** The chain's authenticator blocks in a configuration (defaults filled). */
+export function chainIn(config: GatehouseConfig, scope: ChainScope): AuthenticatorConfig[] {
+  return asChain(valueAt(config, scope.path));
+}
+
+function asChain(value: unknown): AuthenticatorConfig[] {
+  const list = Array.isArray(value) ? value : value ? [value] : [];
+  return list.map((c) => structuredClone(c) as AuthenticatorConfig);
 }
 
 export function idOf(config: Record<string, unknown>): string {
@@ -28,28 +37,101 @@ export function idOf(config: Record<string, unknown>): string {
   });
 }
 
-/** An authenticator for an answer: id first, defaults filled, secrets masked. */
-export function authenticatorView(config: Record<string, unknown>): Record<string, unknown> {
-  const id = idOf(config);
+/** An authenticator for an answer: id first, secrets masked (the answer schema drops anything undeclared). */
+export function authenticatorView(ctx: ApiContext, config: Record<string, unknown>): Record<string, unknown> {
   const { id: _ignored, ...rest } = config;
-  return { id, ...redact(rest, findFactory(id)?.secretFields ?? []) };
+  return { id: idOf(config), ...ctx.node.secrets.redact(rest) };
 }
 
 /**
- * Replaces a chain's config: validated with the whole configuration, made live with
- * AuthnService.setChain, then persisted. Call inside `ctx.state.serial`.
+ * Edits one chain through the node's `apply`: validated with the whole configuration, made
+ * live (the chain replaced atomically), persisted. Problems are named relative to the
+ * authenticator block (`authentication.2.backend` → `backend`). Answers the chain as applied.
  */
-export async function commitChain(ctx: ApiContext, scope: ChainScope, next: AuthenticatorConfig[]): Promise<void> {
+export async function editChain(ctx: ApiContext, scope: ChainScope, edit: ChainEdit): Promise<AuthenticatorConfig[]> {
   const prefix = scope.path.join('.') + '.';
-  await ctx.state.commit({
-    path: scope.path,
-    value: next.map(({ id: _id, ...rest }) => rest),
-    field: (p) => (p.startsWith(prefix) ? p.slice(prefix.length).replace(/^\d+\.?/, '') || p : p),
-    apply: async (config) => {
-      const chain = configuredChains(config).find((c) => c.name === scope.name);
-      await ctx.node.authn.setChain(scope.name, chain?.authenticators ?? [], false);
+  const { config } = await applyAt(
+    ctx.node,
+    scope.path,
+    (current) => {
+      const next = edit(asChain(current));
+      return next === UNCHANGED ? next : next.map(({ id: _id, ...rest }) => rest);
     },
-  });
+    (p) => (p.startsWith(prefix) ? p.slice(prefix.length).replace(/^\d+\.?/, '') || p : p),
+  );
+  return chainIn(config, scope);
+}
+
+/** POST: appends an authenticator; one per type (§2.5, 409). */
+export function appendAuthenticator(body: AuthenticatorConfig): ChainEdit {
+  return (chain) => {
+    const id = idOf(body);
+    if (chain.some((c) => idOf(c) === id)) throw new ApiError(409, 'ALREADY_EXISTS', `Authenticator '${id}' already exist`);
+    const { id: _id, ...config } = body;
+    return [...chain, config as AuthenticatorConfig];
+  };
+}
+
+/** PUT: replaces one authenticator's block; `"******"` keeps a stored secret; the type cannot change. */
+export function replaceAuthenticator(id: string, body: AuthenticatorConfig): ChainEdit {
+  return (chain) => {
+    const index = requireEntry(chain, id);
+    if (idOf(body) !== id) throw badRequest('Change of authentication type is not allowed');
+    const next = [...chain];
+    next[index] = restoreMasked(body, chain[index]);
+    return next;
+  };
+}
+
+/** DELETE: removes an authenticator; an unknown id changes nothing. */
+export function removeAuthenticator(id: string): ChainEdit {
+  return (chain) => (chain.some((c) => idOf(c) === id) ? chain.filter((c) => idOf(c) !== id) : UNCHANGED);
+}
+
+const POSITION = /^(front|rear|before:.+|after:.+)$/;
+
+/** PUT …/position/{front|rear|before:ID|after:ID} (§7.2). */
+export function moveAuthenticator(id: string, position: string): ChainEdit {
+  if (!POSITION.test(position)) throw badRequest("Invalid value for 'position'");
+  return (chain) => {
+    const moved = chain[requireEntry(chain, id)]!;
+    const rest = chain.filter((c) => c !== moved);
+    let at: number;
+    if (position === 'front') at = 0;
+    else if (position === 'rear') at = rest.length;
+    else {
+      const [where, ...relParts] = position.split(':');
+      const rel = relParts.join(':');
+      const relIndex = rest.findIndex((c) => idOf(c) === rel);
+      if (relIndex < 0) throw new ApiError(404, 'NOT_FOUND', `Authenticator '${rel}' does not exist`);
+      at = where === 'before' ? relIndex : relIndex + 1;
+    }
+    rest.splice(at, 0, moved);
+    return rest;
+  };
+}
+
+/** PUT …/order: the whole chain in a new order; every authenticator named once (§7.2 texts). */
+export function reorderChain(order: readonly string[]): ChainEdit {
+  return (chain) => {
+    const ids = chain.map(idOf);
+    const unknown = order.filter((id) => !ids.includes(id));
+    const missing = ids.filter((id) => !order.includes(id));
+    const dup = order.filter((id, i) => order.indexOf(id) !== i);
+    const problems: string[] = [];
+    if (unknown.length > 0) problems.push(`Authenticators: ${unknown.join(', ')} are not found`);
+    if (missing.length > 0) problems.push(`No positions are specified for authenticators: ${missing.join(', ')}`);
+    if (dup.length > 0) problems.push(`Authenticators listed twice: ${dup.join(', ')}`);
+    if (problems.length > 0) throw badRequest(problems.join('; '));
+    return order.map((id) => chain[ids.indexOf(id)]!);
+  };
+}
+
+/** 404 when a chain entry is unknown. */
+export function requireEntry(chain: AuthenticatorConfig[], id: string): number {
+  const index = chain.findIndex((c) => idOf(c) === id);
+  if (index < 0) throw notFound(`Authenticator '${id}' does not exist`);
+  return index;
 }
 
 /** The user store of an authenticator in a chain (§7.3 errors, gatehouse-choices 6). */
@@ -61,12 +143,3 @@ export function usersOf(ctx: ApiContext, scope: ChainScope, id: string | undefin
   if (!entry.authenticator.users) throw badRequest('User error: unsupported_operation');
   return entry.authenticator.users;
 }
-
-/** 404 when a chain entry is unknown. */
-export function requireEntry(configs: AuthenticatorConfig[], id: string): number {
-  const index = configs.findIndex((c) => idOf(c) === id);
-  if (index < 0) throw notFound(`Authenticator '${id}' does not exist`);
-  return index;
-}
-
-export { ApiError };

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError, type ConfigProblem } from '../config/load.js';
-import { TlsSettingsError } from '../transport/errors.js';
+import { ListenerStartError, TlsSettingsError } from '../transport/errors.js';
 
 /** EMQX's error codes (emqx5-auth.md §7.6, §10, §12.6) with their HTTP status. */
 export type ApiErrorCode =
@@ -56,6 +56,8 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger): void 
     // Certificates or keys of a listener change that cannot be loaded: the listener kept its old
     // ones, and the message names the file and what is wrong (never key material).
     if (error instanceof TlsSettingsError) return reply.status(400).send({ code: 'BAD_REQUEST', message: error.message });
+    // A listener that cannot bind (the change was undone): the message names the address and why.
+    if (error instanceof ListenerStartError) return reply.status(400).send({ code: 'BAD_REQUEST', message: error.message });
     const fe = error as FastifyError & { apiCode?: ApiErrorCode };
     if (fe.validation !== undefined || fe.code === 'FST_ERR_VALIDATION') {
       return reply.status(400).send({ code: fe.apiCode ?? 'BAD_REQUEST', message: fe.message });

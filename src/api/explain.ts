@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ClientCredential } from '../authn/types.js';
 import { connackReasonCode, v3ReturnCode } from '../broker/reason-codes.js';
-import type { ApiContext } from './context.js';
+import type { ResourceOptions } from './context.js';
 import { ApiError } from './errors.js';
 import { ACCESS_ERRORS, errors } from './schemas.js';
 
@@ -49,7 +49,7 @@ const ExplainAnswer = Type.Object(
         authenticator: Type.Optional(Type.String()),
         anonymous: Type.Optional(Type.Boolean()),
         is_superuser: Type.Optional(Type.Boolean()),
-        connack: Type.Optional(Type.Object({ mqtt5: Type.Integer(), mqtt3: Type.Integer() })),
+        connack: Type.Optional(Type.Object({ mqtt5: Type.Integer(), mqtt3: Type.Integer() }, { additionalProperties: false })),
       },
       { additionalProperties: false },
     ),
@@ -62,7 +62,7 @@ const ExplainAnswer = Type.Object(
  * mode (no counters, no side effects) and answers each authenticator's outcome in order
  * and the final decision, with the CONNACK code an MQTT client would get.
  */
-export async function explainRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+export const explainPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx }) => {
   app.post(
     '/authentication/explain',
     {
@@ -136,4 +136,4 @@ export async function explainRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       };
     },
   );
-}
+};

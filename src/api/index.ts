@@ -5,20 +5,19 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { formatBind, parseBind, type BindAddress } from '../config/bind.js';
 import { ListenerStartError } from '../transport/errors.js';
 import { readPemOrPath } from '../config/load.js';
-import { overrideFilePath } from '../config/overrides.js';
-import type { GatehouseNode } from '../node.js';
+import type { GatehouseNode } from '../node/node.js';
 import { ApiAccess } from './access.js';
 import type { ApiContext } from './context.js';
 import { installErrorHandler } from './errors.js';
 import { installValidator } from './validation.js';
 import { installOpenApi } from './openapi.js';
-import { installAccessControl, loginRoutes } from './login.js';
-import { authenticationRoutes } from './authentication.js';
-import { explainRoutes } from './explain.js';
-import { listenerRoutes } from './listeners.js';
-import { gatewayRoutes } from './gateways.js';
-import { ApiMetrics, metricsRoutes } from './metrics.js';
-import { ConfigState } from './state.js';
+import { installAccessControl, loginPlugin } from './login.js';
+import { authenticationPlugin } from './authentication.js';
+import { explainPlugin } from './explain.js';
+import { listenersPlugin } from './listeners.js';
+import { gatewaysPlugin } from './gateways.js';
+import { metricsPlugin } from './metrics.js';
+import { ApiMetrics } from './prometheus.js';
 import type { MultipartBody } from './multipart.js';
 
 export const API_BASE = '/api/v5';
@@ -45,10 +44,9 @@ function packageVersion(): string {
   }
 }
 
-/** The shared state of the API's servers: live config, access control, metrics. */
+/** The shared state of the API's servers: the node, access control, metrics. */
 export async function createApiContext(node: GatehouseNode, opts: ApiOptions = {}): Promise<ApiContext> {
   const baseDir = opts.baseDir ?? process.cwd();
-  const state = new ConfigState(node.config, overrideFilePath(baseDir, node.config.node.data_dir), node.configChecks);
   const access = await ApiAccess.create({
     logger: node.logger,
     meta: node.store.meta,
@@ -57,7 +55,7 @@ export async function createApiContext(node: GatehouseNode, opts: ApiOptions = {
     apiKeyFile: node.config.api_key.bootstrap_file,
     baseDir,
   });
-  return { node, state, access, metrics: new ApiMetrics(node) };
+  return { node, access, metrics: new ApiMetrics(node) };
 }
 
 /** One fastify instance serving the whole API over a context (use `inject()` in tests). */
@@ -76,14 +74,16 @@ export async function buildApiApp(ctx: ApiContext, opts: { https?: { key: Buffer
     const parsed: MultipartBody = { multipart: body as Buffer, contentType: String(request.headers['content-type'] ?? '') };
     done(null, parsed);
   });
+  // One encapsulated plugin per resource, each with its own schemas. Authorization (and
+  // later banned clients) is one more line here.
   await app.register(
     async (api) => {
-      await loginRoutes(api, ctx, version);
-      await explainRoutes(api, ctx);
-      await authenticationRoutes(api, ctx, () => ({ name: 'mqtt:global', path: ['authentication'], label: 'global' }), 'authentication');
-      await listenerRoutes(api, ctx);
-      await gatewayRoutes(api, ctx);
-      await metricsRoutes(api, ctx);
+      await api.register(loginPlugin, { ctx, version });
+      await api.register(explainPlugin, { ctx });
+      await api.register(authenticationPlugin, { ctx, tag: 'authentication', scopeOf: () => ({ name: 'mqtt:global', path: ['authentication'], label: 'global' }) });
+      await api.register(listenersPlugin, { ctx });
+      await api.register(gatewaysPlugin, { ctx });
+      await api.register(metricsPlugin, { ctx });
     },
     { prefix: API_BASE },
   );

@@ -1,15 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { LISTENER_TYPES, type GatehouseConfig, type ListenerType } from '../config/schema.js';
+import { LISTENER_TYPES, ListenerSchemas, type GatehouseConfig, type ListenerType } from '../config/schema.js';
 import { mergeOverrides } from '../config/overrides.js';
-import { listenerSpec, type ListenerBlock } from '../transport/listener-spec.js';
-import { ListenerStartError } from '../transport/errors.js';
-import type { ListenerSpec } from '../transport/types.js';
-import type { ApiContext } from './context.js';
+import type { ApiContext, ResourceOptions } from './context.js';
+import { applyAt } from './apply.js';
 import { ApiError } from './errors.js';
-import { redact, restoreMasked } from './redact.js';
-import { ACCESS_ERRORS, errors, NoContent } from './schemas.js';
-import { authenticationRoutes } from './authentication.js';
+import { restoreMasked } from './redact.js';
+import { ACCESS_ERRORS, blockView, errors, NoContent } from './schemas.js';
+import { authenticationPlugin } from './authentication.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 /** Fields of an answer that are not configuration (dropped from a PUT/POST body). */
@@ -17,19 +15,16 @@ const VIEW_ONLY = ['id', 'type', 'name', 'running', 'status', 'node_status', 'au
 /** tcp:default and ws:default always exist (§11.1): deleting them disables them. */
 const ALWAYS_PRESENT = new Set(['tcp:default', 'ws:default']);
 
-export const ListenerView = Type.Object(
-  {
-    id: Type.String(),
-    type: Type.String(),
-    name: Type.String(),
-    enable: Type.Boolean(),
-    running: Type.Boolean(),
-    bind: Type.Union([Type.String(), Type.Integer()]),
-    status: Type.Object({ running: Type.Boolean(), current_connections: Type.Integer(), max_connections: Type.Union([Type.Integer(), Type.String()]) }),
-    node_status: Type.Array(Type.Object({ node: Type.String(), status: Type.Object({ running: Type.Boolean(), current_connections: Type.Integer() }) })),
-  },
-  { additionalProperties: true, description: 'listener config (without authentication; secrets shown as "******") and status' },
-);
+/** Around a listener's configuration in an answer: who it is, and its status. */
+export const LISTENER_IDENTITY = { id: Type.String(), type: Type.String(), name: Type.String() };
+export const LISTENER_STATUS = {
+  running: Type.Boolean(),
+  status: Type.Object({ running: Type.Boolean(), current_connections: Type.Integer(), max_connections: Type.Union([Type.Integer(), Type.String()]) }),
+  node_status: Type.Array(Type.Object({ node: Type.String(), status: Type.Object({ running: Type.Boolean(), current_connections: Type.Integer() }) })),
+};
+
+/** An MQTT listener as answered: its configuration without its chain (secrets masked) and its status. */
+const ListenerView = blockView(Object.values(ListenerSchemas), ['authentication'], LISTENER_IDENTITY, LISTENER_STATUS);
 
 export const ListenerBody = Type.Object(
   {
@@ -39,13 +34,14 @@ export const ListenerBody = Type.Object(
     enable: Type.Optional(Type.Boolean()),
     bind: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
   },
-  { additionalProperties: true },
+  { additionalProperties: true, description: 'listener settings; checked with the whole configuration when applied' },
 );
 
 export interface ListenerRef {
   id: string;
   type: ListenerType;
   name: string;
+  path: string[];
 }
 
 export function parseListenerId(id: string): ListenerRef {
@@ -53,7 +49,7 @@ export function parseListenerId(id: string): ListenerRef {
   if (!type || !name || more.length > 0 || !(LISTENER_TYPES as string[]).includes(type) || !NAME.test(name)) {
     throw new ApiError(400, 'BAD_LISTENER_ID', `Invalid listener id ${JSON.stringify(id)}: expected <tcp|ssl|ws|wss>:<name>`);
   }
-  return { id, type: type as ListenerType, name };
+  return { id, type: type as ListenerType, name, path: ['listeners', type, name] };
 }
 
 function blockOf(config: GatehouseConfig, ref: ListenerRef): Record<string, unknown> | undefined {
@@ -62,10 +58,12 @@ function blockOf(config: GatehouseConfig, ref: ListenerRef): Record<string, unkn
 
 function requireListener(ctx: ApiContext, id: string): { ref: ListenerRef; block: Record<string, unknown> } {
   const ref = parseListenerId(id);
-  const block = blockOf(ctx.state.config, ref);
-  if (!block) throw new ApiError(404, 'BAD_LISTENER_ID', 'Listener not found');
+  const block = blockOf(ctx.node.config, ref);
+  if (!block) throw listenerNotFound();
   return { ref, block };
 }
+
+const listenerNotFound = () => new ApiError(404, 'BAD_LISTENER_ID', 'Listener not found');
 
 /** A listener for an answer: config without its chain, secrets masked, with status. */
 export function listenerView(ctx: ApiContext, id: string, type: string, name: string, block: Record<string, unknown>): Record<string, unknown> {
@@ -78,14 +76,14 @@ export function listenerView(ctx: ApiContext, id: string, type: string, name: st
     id,
     type,
     name,
-    ...redact(config),
+    ...ctx.node.secrets.redact(config),
     running,
     status: { running, current_connections: current, max_connections: max },
-    node_status: [{ node: ctx.state.config.node.name, status: { running, current_connections: current } }],
+    node_status: [{ node: ctx.node.config.node.name, status: { running, current_connections: current } }],
   };
 }
 
-/** The body of a PUT/POST as a config block: answer-only fields dropped, masked secrets restored. */
+/** The body of a PUT/POST as a config block: answer-only fields dropped, masked secrets restored, the chain kept. */
 export function bodyToBlock(body: Record<string, unknown>, stored: Record<string, unknown> | undefined): Record<string, unknown> {
   const clean: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) if (!VIEW_ONLY.includes(k)) clean[k] = v;
@@ -95,76 +93,39 @@ export function bodyToBlock(body: Record<string, unknown>, stored: Record<string
   return { ...mergeOverrides(rest, restored), authentication };
 }
 
-/** Makes a listener's new spec live: start, update in place or restart, stop, or remove. */
-export async function applyListener(ctx: ApiContext, id: string, spec: ListenerSpec | undefined): Promise<void> {
-  const manager = ctx.node.listeners;
-  try {
-    if (!spec) {
-      if (manager.has(id)) await manager.remove(id);
-      return;
-    }
-    if (manager.has(id)) await manager.update(spec);
-    else if (spec.enable) await manager.add(spec);
-  } catch (err) {
-    if (err instanceof ListenerStartError) throw new ApiError(400, 'BAD_REQUEST', err.message);
-    throw err;
-  }
-}
+type Block = Record<string, unknown> | undefined;
 
-/** Commits an MQTT listener block (or its removal), chain included. Call inside `serial`. */
-async function commitListener(ctx: ApiContext, ref: ListenerRef, block: Record<string, unknown> | undefined): Promise<void> {
-  const prefix = `listeners.${ref.type}.${ref.name}.`;
-  await ctx.state.commit({
-    path: ['listeners', ref.type, ref.name],
-    value: block,
-    field: (p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p),
-    apply: async (next) => {
-      const nextBlock = blockOf(next, ref) as ListenerBlock | undefined;
-      await applyListener(ctx, ref.id, nextBlock ? listenerSpec(ref.id, ref.type, 'mqtt', nextBlock) : undefined);
-      await ctx.node.authn.setChain(ref.id, (nextBlock?.authentication as Array<Record<string, unknown>> | undefined) ?? [], false);
-    },
-  });
+/** Applies a change of one MQTT listener's block (chain included) through the node; answers its view. */
+async function changeListener(ctx: ApiContext, ref: ListenerRef, to: (stored: Block) => Block): Promise<Record<string, unknown> | undefined> {
+  const { config } = await applyAt(ctx.node, ref.path, (current) => to(current as Block));
+  const block = blockOf(config, ref);
+  return block && listenerView(ctx, ref.id, ref.type, ref.name, block);
 }
 
 /** `/listeners…` (§11.1): MQTT listeners, live and persistent; their chains under `/listeners/{id}/authentication`. */
-export async function listenerRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+export const listenersPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { ctx }) => {
   const tags = ['listeners'];
   const Params = Type.Object({ listener_id: Type.String({ minLength: 1 }) });
   const idOf = (request: FastifyRequest) => (request.params as { listener_id: string }).listener_id;
 
-  app.get('/listeners', { schema: { tags, summary: 'Every MQTT listener with its status', response: { 200: Type.Array(ListenerView), ...errors(...ACCESS_ERRORS) } } }, async () => {
-    const out: Array<Record<string, unknown>> = [];
-    for (const type of LISTENER_TYPES) {
-      for (const [name, block] of Object.entries(ctx.state.config.listeners[type])) {
-        out.push(listenerView(ctx, `${type}:${name}`, type, name, block as Record<string, unknown>));
-      }
-    }
-    return out;
-  });
+  app.get('/listeners', { schema: { tags, summary: 'Every MQTT listener with its status', response: { 200: Type.Array(ListenerView), ...errors(...ACCESS_ERRORS) } } }, async () =>
+    LISTENER_TYPES.flatMap((type) =>
+      Object.entries(ctx.node.config.listeners[type]).map(([name, block]) => listenerView(ctx, `${type}:${name}`, type, name, block as Record<string, unknown>)),
+    ),
+  );
 
-  const create = async (id: string, body: Record<string, unknown>) => {
-    const ref = parseListenerId(id);
-    return ctx.state.serial(async () => {
-      if (blockOf(ctx.state.config, ref)) throw new ApiError(400, 'BAD_LISTENER_ID', 'Already Exist');
-      await commitListener(ctx, ref, bodyToBlock(body, undefined));
-      return listenerView(ctx, ref.id, ref.type, ref.name, blockOf(ctx.state.config, ref)!);
+  const create = (id: string, body: Record<string, unknown>) =>
+    changeListener(ctx, parseListenerId(id), (stored) => {
+      if (stored) throw new ApiError(400, 'BAD_LISTENER_ID', 'Already Exist');
+      return bodyToBlock(body, undefined);
     });
-  };
 
   app.post(
     '/listeners',
-    {
-      schema: {
-        tags,
-        summary: 'Create a listener (body names type and name, or id)',
-        body: ListenerBody,
-        response: { 200: ListenerView, ...errors(400, ...ACCESS_ERRORS) },
-      },
-    },
+    { schema: { tags, summary: 'Create a listener (body names type and name, or id)', body: ListenerBody, response: { 200: ListenerView, ...errors(400, ...ACCESS_ERRORS) } } },
     async (request) => {
       const body = request.body as Record<string, unknown>;
-      const id = typeof body['id'] === 'string' ? body['id'] : `${String(body['type'])}:${String(body['name'])}`;
-      return create(id, body);
+      return create(typeof body['id'] === 'string' ? body['id'] : `${String(body['type'])}:${String(body['name'])}`, body);
     },
   );
 
@@ -190,21 +151,18 @@ export async function listenerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
         response: { 200: ListenerView, ...errors(400, 404, ...ACCESS_ERRORS) },
       },
     },
-    async (request) => {
-      const id = idOf(request);
-      return ctx.state.serial(async () => {
-        const { ref, block } = requireListener(ctx, id);
-        await commitListener(ctx, ref, bodyToBlock(request.body as Record<string, unknown>, block));
-        return listenerView(ctx, ref.id, ref.type, ref.name, blockOf(ctx.state.config, ref)!);
-      });
-    },
+    async (request) =>
+      changeListener(ctx, parseListenerId(idOf(request)), (stored) => {
+        if (!stored) throw listenerNotFound();
+        return bodyToBlock(request.body as Record<string, unknown>, stored);
+      }),
   );
 
   app.delete('/listeners/:listener_id', { schema: { tags, summary: 'Remove a listener', params: Params, response: { 204: NoContent, ...errors(400, 404, ...ACCESS_ERRORS) } } }, async (request, reply) => {
-    const id = idOf(request);
-    await ctx.state.serial(async () => {
-      const { ref, block } = requireListener(ctx, id);
-      await commitListener(ctx, ref, ALWAYS_PRESENT.has(ref.id) ? { ...block, enable: false } : undefined);
+    const ref = parseListenerId(idOf(request));
+    await changeListener(ctx, ref, (stored) => {
+      if (!stored) throw listenerNotFound();
+      return ALWAYS_PRESENT.has(ref.id) ? { ...stored, enable: false } : undefined;
     });
     return reply.status(204).send();
   });
@@ -214,36 +172,27 @@ export async function listenerRoutes(app: FastifyInstance, ctx: ApiContext): Pro
       `/listeners/:listener_id/${action}`,
       { schema: { tags, summary: `${action} a listener${action === 'restart' ? '' : ' (persisted as enable)'}`, params: Params, response: { 200: NoContent, ...errors(400, 404, ...ACCESS_ERRORS) } } },
       async (request, reply) => {
-        const id = idOf(request);
-        await ctx.state.serial(async () => {
-          const { ref, block } = requireListener(ctx, id);
-          if (action === 'restart' && ctx.node.listeners.has(id) && block['enable'] !== false) {
-            try {
-              await ctx.node.listeners.restart(id);
-            } catch (err) {
-              if (err instanceof ListenerStartError) throw new ApiError(400, 'BAD_REQUEST', err.message);
-              throw err;
-            }
-            return;
-          }
-          await commitListener(ctx, ref, { ...block, enable: action !== 'stop' });
-        });
+        const { ref, block } = requireListener(ctx, idOf(request));
+        // A restart of a running listener is not a configuration change; of a stopped one it starts it.
+        if (action === 'restart' && ctx.node.listeners.has(ref.id) && block['enable'] !== false) await ctx.node.listeners.restart(ref.id);
+        else {
+          await changeListener(ctx, ref, (stored) => {
+            if (!stored) throw listenerNotFound();
+            return { ...stored, enable: action !== 'stop' };
+          });
+        }
         return reply.status(200).send();
       },
     );
   }
 
-  await app.register(
-    async (scoped) =>
-      authenticationRoutes(
-        scoped,
-        ctx,
-        (request) => {
-          const { ref } = requireListener(ctx, idOf(request));
-          return { name: ref.id, path: ['listeners', ref.type, ref.name, 'authentication'], label: ref.id };
-        },
-        'listener authentication',
-      ),
-    { prefix: '/listeners/:listener_id' },
-  );
-}
+  await app.register(authenticationPlugin, {
+    ctx,
+    prefix: '/listeners/:listener_id',
+    tag: 'listener authentication',
+    scopeOf: (request) => {
+      const { ref } = requireListener(ctx, idOf(request));
+      return { name: ref.id, path: [...ref.path, 'authentication'], label: ref.id };
+    },
+  });
+};

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import type { ApiContext } from './context.js';
+import type { ApiContext, ResourceOptions } from './context.js';
 import { ApiError } from './errors.js';
 import { errors, NoContent } from './schemas.js';
 import type { Principal } from './access.js';
@@ -30,7 +30,7 @@ export function installAccessControl(app: FastifyInstance, ctx: ApiContext): voi
 }
 
 /** `POST /login` and `POST /logout` (§10). */
-export async function loginRoutes(app: FastifyInstance, ctx: ApiContext, version: string): Promise<void> {
+export const loginPlugin: FastifyPluginAsync<ResourceOptions & { version: string }> = async (app, { ctx, version }) => {
   const tags = ['auth'];
   app.post(
     '/login',
@@ -42,7 +42,7 @@ export async function loginRoutes(app: FastifyInstance, ctx: ApiContext, version
         body: Type.Object({ username: Type.String({ minLength: 1 }), password: Type.String() }, { additionalProperties: false }),
         response: {
           200: Type.Object(
-            { token: Type.String(), version: Type.String(), role: Type.String(), license: Type.Object({ edition: Type.String() }) },
+            { token: Type.String(), version: Type.String(), role: Type.String(), license: Type.Object({ edition: Type.String() }, { additionalProperties: false }) },
             { additionalProperties: false },
           ),
           ...errors(400, 401),
@@ -73,4 +73,4 @@ export async function loginRoutes(app: FastifyInstance, ctx: ApiContext, version
       return reply.status(204).send();
     },
   );
-}
+};

@@ -1,4 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { ROUTING } from '../config/fragments.js';
 
 interface RouteSchema {
   tags?: string[];
@@ -18,7 +19,8 @@ interface Operation {
 
 /**
  * Collects every route's schema as it is registered and serves them as an OpenAPI 3.1
- * document at `/api-docs` (and `/api-docs/swagger.json`), without credentials.
+ * document at `/api-docs` (and `/api-docs/swagger.json`), without credentials. Bodies and
+ * answers assembled from the registered types' fragments show every type's fields.
  */
 export function installOpenApi(app: FastifyInstance, version: string): void {
   const operations: Operation[] = [];
@@ -49,14 +51,14 @@ function build(operations: Operation[], version: string): Record<string, unknown
     }
     const responses: Record<string, unknown> = {};
     for (const [status, schema] of Object.entries(op.schema.response ?? {})) {
-      responses[status] = status === '204' ? { description: 'No Content' } : { description: describe(status), content: { 'application/json': { schema } } };
+      responses[status] = status === '204' ? { description: 'No Content' } : { description: describe(status), content: { 'application/json': { schema: documentForm(schema) } } };
     }
     (paths[path] ??= {})[op.method] = {
       ...(op.schema.tags ? { tags: op.schema.tags } : {}),
       ...(op.schema.summary ? { summary: op.schema.summary } : {}),
       ...(op.schema.security ? { security: op.schema.security } : {}),
       parameters,
-      ...(op.schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.schema.body } } } } : {}),
+      ...(op.schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: documentForm(op.schema.body) } } } } : {}),
       responses,
     };
   }
@@ -87,4 +89,31 @@ function describe(status: string): string {
     '500': 'Internal error',
   };
   return texts[status] ?? status;
+}
+
+/**
+ * A schema as the document shows it: an answer chosen by `if`/`then` (one per authenticator
+ * type, or list-or-one) becomes `oneOf` its shapes; a request's routing part (what the
+ * route itself checks) is left out; a field with a default is not required of a client.
+ */
+function documentForm(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(documentForm);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const node = schema as Record<string, unknown>;
+  if ('if' in node && 'then' in node) {
+    const shapes: unknown[] = [];
+    let at: Record<string, unknown> | undefined = node;
+    while (at && 'if' in at && 'then' in at) {
+      shapes.push(documentForm(at['then']));
+      at = at['else'] as Record<string, unknown> | undefined;
+    }
+    if (at) shapes.push(documentForm(at));
+    const { if: _i, then: _t, else: _e, ...rest } = node;
+    return { ...rest, oneOf: shapes };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) if (key !== ROUTING) out[key] = documentForm(value);
+  const props = node['properties'] as Record<string, { default?: unknown }> | undefined;
+  if (Array.isArray(node['required']) && props) out['required'] = (node['required'] as string[]).filter((k) => props[k]?.default === undefined);
+  return out;
 }

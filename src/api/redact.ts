@@ -1,9 +1,9 @@
 /**
  * Secrets in API answers (emqx5-auth.md §7.2, gatehouse-choices 5): sensitive keys are
- * shown as "******" in every answer, POST included; a PUT that sends "******" keeps the
- * stored value. Which keys are secrets is `src/secrets.ts`'s one list, shared with the logs.
+ * shown as "******" in every answer, POST included (`node.secrets.redact`: the node's one
+ * list, shared with the logs and fed by every registered type's `secretFields`); a PUT
+ * that sends "******" keeps the stored value.
  */
-export { MASK, redact } from '../secrets.js';
 import { MASK } from '../secrets.js';
 
 /** Puts the stored values back where the incoming document sends the mask. */

@@ -1,6 +1,11 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Kind, Type, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
+import { viewForm } from '../config/fragments.js';
 
-/** Schemas shared by the API's resources (requests and answers). */
+/**
+ * Schemas several resources share. Every answer schema is closed (`additionalProperties:
+ * false`): fastify's serializer writes only the declared fields, so a field nobody declared
+ * (a secret included) cannot leave by accident. Each resource's own schemas live in its plugin.
+ */
 
 export const ErrorBody = Type.Object(
   { code: Type.String({ description: 'EMQX error code, e.g. BAD_REQUEST' }), message: Type.String() },
@@ -18,27 +23,6 @@ export function errors(...statuses: number[]): Record<number, TSchema> {
 export const ACCESS_ERRORS = [401, 403] as const;
 
 export const NoContent = Type.Null({ description: 'no content' });
-
-/** An authenticator as answered: its config with defaults filled, secrets masked, and its id. */
-export const AuthenticatorView = Type.Object(
-  {
-    id: Type.String({ description: 'mechanism:backend, e.g. password_based:built_in_database' }),
-    mechanism: Type.String(),
-    backend: Type.Optional(Type.String()),
-    enable: Type.Boolean(),
-  },
-  { additionalProperties: true, description: 'authenticator config; secrets shown as "******"' },
-);
-
-/** An authenticator as sent: mechanism (and backend) route it to the backend's own schema. */
-export const AuthenticatorBody = Type.Object(
-  {
-    mechanism: Type.String({ minLength: 1 }),
-    backend: Type.Optional(Type.String({ minLength: 1 })),
-    enable: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: true },
-);
 
 export const UserView = Type.Object({ user_id: Type.String(), is_superuser: Type.Boolean() }, { additionalProperties: false });
 
@@ -66,3 +50,33 @@ export const RateMetrics = Type.Object(
 );
 
 export const IdParam = Type.Object({ id: Type.String({ minLength: 1 }) });
+
+/**
+ * An answer that is a list or one object. Chosen by `if`/`then` on the value's type (not
+ * `anyOf`, where a value with a field its schema drops would match no member).
+ */
+export function listOrOne(list: TSchema, one: TSchema): TSchema {
+  return Type.Unsafe({ if: { type: 'array' }, then: list, else: one });
+}
+
+/**
+ * The answer form of configuration blocks of several kinds (the listener types): one closed
+ * object with the fields of every kind, nested objects merged the same way, `first` fields
+ * before and `last` fields after the configuration's.
+ */
+export function blockView(kinds: readonly TObject[], omit: readonly string[], first: TProperties, last: TProperties): TSchema {
+  const config = mergeObjects(kinds);
+  for (const key of omit) delete config[key];
+  return viewForm(Type.Object({ ...first, ...config, ...last }));
+}
+
+function mergeObjects(kinds: readonly TObject[]): TProperties {
+  const out: TProperties = {};
+  for (const kind of kinds) {
+    for (const [key, schema] of Object.entries(kind.properties)) {
+      const seen = out[key];
+      out[key] = seen && seen[Kind] === 'Object' && schema[Kind] === 'Object' ? Type.Object(mergeObjects([seen as TObject, schema as TObject])) : (seen ?? schema);
+    }
+  }
+  return out;
+}

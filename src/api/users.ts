@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { UserError, type UserManager } from '../authn/authenticator.js';
 import { UserImportError } from '../store/index.js';
-import type { ApiContext } from './context.js';
+import type { ResourceOptions } from './context.js';
 import { ApiError, badRequest } from './errors.js';
 import { usersOf, type ChainScope } from './chains.js';
 import { readMultipartFile, type MultipartBody } from './multipart.js';
@@ -10,6 +10,11 @@ import { ACCESS_ERRORS, errors, NoContent, PageMeta, PageQuery, UserView } from 
 
 /** Which users a request is about: a chain, and an authenticator id (or the chain's one with users). */
 export type UsersTarget = (request: FastifyRequest) => { scope: ChainScope; id: string | undefined };
+
+export interface UsersOptions extends ResourceOptions {
+  target: UsersTarget;
+  tag: string;
+}
 
 const ImportResult = Type.Object(
   { total: Type.Integer(), success: Type.Integer(), override: Type.Integer(), skipped: Type.Integer(), failed: Type.Integer() },
@@ -35,8 +40,12 @@ async function run<T>(fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/** `…/users`, `…/users/{user_id}`, `…/import_users` of one authenticator (§6, §7.3). */
-export async function usersRoutes(app: FastifyInstance, ctx: ApiContext, target: UsersTarget, tag: string): Promise<void> {
+/**
+ * `…/users`, `…/users/{user_id}`, `…/import_users` of one authenticator (§6, §7.3). Users
+ * are data of the authenticator's store, not configuration: they change at once, without
+ * a configuration change.
+ */
+export const usersPlugin: FastifyPluginAsync<UsersOptions> = async (app, { ctx, target, tag }) => {
   const tags = [tag];
   const manager = (request: FastifyRequest): UserManager => {
     const { scope, id } = target(request);
@@ -160,4 +169,4 @@ export async function usersRoutes(app: FastifyInstance, ctx: ApiContext, target:
       throw badRequest('unknown_file_format: send a JSON array or multipart/form-data with a part named filename');
     },
   );
-}
+};

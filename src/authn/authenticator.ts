@@ -1,5 +1,5 @@
-import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { SchemaFragment } from '../config/fragments.js';
 import type { BuiltInStore } from '../store/index.js';
 import type { AuthnErrorReason, AuthnSuccess, ClientCredential } from './types.js';
 
@@ -53,14 +53,16 @@ export interface AuthenticatorContext {
   fromFile: boolean;
 }
 
-/** One backend type, registered by `mechanism:backend` (or just mechanism). */
-export interface AuthenticatorFactory {
-  mechanism: string;
-  backend?: string;
-  /** Validates the whole authenticator block, including mechanism/backend/enable. */
-  schema: TSchema;
-  /** Fields whose values are secrets (masked in API answers and logs). */
-  secretFields?: readonly string[];
+/**
+ * One backend type, registered by `mechanism:backend` (or just mechanism) in the composition
+ * root. Its `schema` is the fragment the configuration checks, the API's bodies and answers
+ * and the OpenAPI document are assembled from: the whole authenticator block, including
+ * mechanism/backend/enable. Its `secretFields` join the node's one list of secrets (masked
+ * in API answers, logs and validation messages).
+ */
+export interface AuthenticatorFactory extends SchemaFragment {
+  readonly mechanism: string;
+  readonly backend?: string;
   /** Checks the schema cannot express, as `{field, message}` relative to the block. */
   validate?(config: Record<string, unknown>, source: 'config' | 'api'): Array<{ field: string; message: string }>;
   create(config: Record<string, unknown>, ctx: AuthenticatorContext): Promise<Authenticator>;

@@ -4,8 +4,7 @@
 import type { ConfigCheck, ConfigProblem } from '../config/load.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { configuredListeners } from '../config/listeners.js';
-import { chainProblems } from './registry.js';
-import './backends/index.js';
+import type { AuthenticatorRegistry } from './registry.js';
 
 export interface ConfiguredChain {
   /** `mqtt:global`, `stomp:global`, or a listener id. */
@@ -30,5 +29,7 @@ export function configuredChains(config: GatehouseConfig): ConfiguredChain[] {
   return chains;
 }
 
-/** Authenticator blocks no backend accepts, per chain. */
-export const chainChecks: ConfigCheck = (config): ConfigProblem[] => configuredChains(config).flatMap((c) => chainProblems(c.path, c.authenticators));
+/** Authenticator blocks no registered type accepts (against the fragments of the registry's types), per chain. */
+export function chainChecks(authenticators: AuthenticatorRegistry): ConfigCheck {
+  return (config): ConfigProblem[] => configuredChains(config).flatMap((c) => authenticators.chainProblems(c.path, c.authenticators));
+}

@@ -3,7 +3,7 @@ import { MetricSet } from '../metrics/counters.js';
 import type { BuiltInStore } from '../store/index.js';
 import type { AuthenticatorContext } from './authenticator.js';
 import { AUTHENTICATOR_METRICS, runChain, type Chain, type ChainEntry, type ChainRun, type StepRecord } from './chain.js';
-import { authenticatorId, findFactory } from './registry.js';
+import { authenticatorId, type AuthenticatorRegistry } from './registry.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from './types.js';
 
 export const GLOBAL_METRICS = [
@@ -21,6 +21,14 @@ export interface AuthnServiceOptions {
   baseDir: string;
   /** An authenticator that has not answered by then counts as ignore. */
   timeoutMs: number;
+  /** The authenticator types chains are built from (the composition root's registry). */
+  authenticators: AuthenticatorRegistry;
+}
+
+/** A chain built from its config blocks but not serving yet: `installChain` puts it in place, `discardChain` drops it. */
+export interface PreparedChain {
+  readonly name: string;
+  readonly entries: readonly ChainEntry[];
 }
 
 /** The result of explain: the real chain run in dry-run mode. */
@@ -55,30 +63,54 @@ export class AuthnService implements AuthenticationService {
 
   /** Replaces a chain from config blocks (already validated). An empty list removes the chain. */
   async setChain(name: string, configs: ReadonlyArray<Record<string, unknown>>, fromFile: boolean): Promise<void> {
+    const replaced = this.swapChain(await this.prepareChain(name, configs, fromFile));
+    await this.discardChain(replaced);
+  }
+
+  /**
+   * Creates a chain's authenticators from config blocks (already validated) without touching
+   * the chain in service: a configuration change prepares every chain it changes first, so a
+   * backend that cannot be created leaves every chain as it was.
+   */
+  async prepareChain(name: string, configs: ReadonlyArray<Record<string, unknown>>, fromFile: boolean): Promise<PreparedChain> {
     const ctx: AuthenticatorContext = { chain: name, store: this.opts.store, logger: this.opts.logger, baseDir: this.opts.baseDir, fromFile };
     const entries: ChainEntry[] = [];
     try {
       for (const config of configs) {
         const id = authenticatorId(config as { mechanism: string; backend?: string });
-        const factory = findFactory(id);
+        const factory = this.opts.authenticators.get(id);
         if (!factory) throw new Error(`unknown authenticator ${id}`);
         const authenticator = await factory.create(config, ctx);
-        const key = `${name}-${id}`;
-        const metrics = this.entryMetrics.get(key) ?? new MetricSet(AUTHENTICATOR_METRICS, ['total']);
-        this.entryMetrics.set(key, metrics);
+        const metrics = this.entryMetrics.get(`${name}-${id}`) ?? new MetricSet(AUTHENTICATOR_METRICS, ['total']);
         entries.push({ id, enable: config['enable'] !== false, config: { ...config }, authenticator, metrics });
       }
     } catch (err) {
-      await Promise.all(entries.map((e) => e.authenticator.destroy?.()));
+      await this.discardChain({ name, entries });
       throw err;
     }
+    return { name, entries };
+  }
+
+  /**
+   * Puts a prepared chain in service at once (an empty one removes the chain) and returns the
+   * one it replaced, still usable: swap it back to undo, or discard it. Counters follow
+   * their authenticator id (§7.4: they survive a reconfiguration).
+   */
+  swapChain(prepared: PreparedChain): PreparedChain {
+    const { name, entries } = prepared;
     const old = this.chains.get(name);
     if (entries.length === 0) this.chains.delete(name);
-    else this.chains.set(name, { name, entries });
-    if (old) await Promise.all(old.entries.map((e) => e.authenticator.destroy?.()));
+    else this.chains.set(name, { name, entries: [...entries] });
     for (const key of [...this.entryMetrics.keys()]) {
       if (key.startsWith(`${name}-`) && !entries.some((e) => `${name}-${e.id}` === key)) this.entryMetrics.delete(key);
     }
+    for (const e of entries) this.entryMetrics.set(`${name}-${e.id}`, e.metrics);
+    return { name, entries: old?.entries ?? [] };
+  }
+
+  /** Releases a chain that is not in service (prepared and not used, or swapped out). */
+  async discardChain(chain: PreparedChain): Promise<void> {
+    await Promise.all(chain.entries.map((e) => e.authenticator.destroy?.()));
   }
 
   chain(name: string): Chain | undefined {

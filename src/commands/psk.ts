@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load.js';
-import { configChecks } from '../main.js';
+import { loadConfigFile, type ConfigCheck } from '../config/load.js';
 import { BuiltInStore } from '../store/index.js';
 
 export const PSK_HELP = `gatehouse psk: manage TLS-PSK identities in the node's built-in database
@@ -16,7 +15,7 @@ Handshakes look identities up in the store, so a change applies to the next
 TLS handshake of a running node: no restart.
 `;
 
-export async function pskCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function pskCommand(args: string[], checks: ConfigCheck[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -31,7 +30,7 @@ export async function pskCommand(args: string[], out: NodeJS.WritableStream = pr
     out.write(PSK_HELP);
     return values.help ? 0 : 2;
   }
-  const config = loadConfigFile(values.config!, { checks: configChecks() });
+  const config = loadConfigFile(values.config!, { checks });
   const store = BuiltInStore.open(resolve(values['data-dir'] ?? config.node.data_dir));
   try {
     switch (action) {

@@ -7,7 +7,7 @@ import { loadConfigFile } from '../config/load.js';
 import { configChecks } from '../main.js';
 import { configuredChains } from '../authn/config-checks.js';
 import { BuiltInStore, formatFromFilename } from '../store/index.js';
-import { findFactory } from '../authn/registry.js';
+import type { AuthenticatorRegistry } from '../authn/registry.js';
 import { UserError, type UserManager } from '../authn/authenticator.js';
 
 export const USERS_HELP = `gatehouse users: manage built-in database users of a chain (node running or stopped)
@@ -27,7 +27,12 @@ A change takes effect for the next connection; the broker need not restart.
 `;
 
 /** Runs `gatehouse users ...`; returns the exit code. */
-export async function usersCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function usersCommand(
+  args: string[],
+  authenticators: AuthenticatorRegistry,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -49,7 +54,7 @@ export async function usersCommand(args: string[], out: NodeJS.WritableStream = 
     out.write(USERS_HELP);
     return values.help ? 0 : 2;
   }
-  const config = loadConfigFile(values.config!, { checks: configChecks() });
+  const config = loadConfigFile(values.config!, { checks: configChecks(authenticators) });
   const chain = configuredChains(config).find((c) => c.name === values.chain);
   const block = chain?.authenticators.find((a) => a['mechanism'] === 'password_based' && a['backend'] === 'built_in_database');
   if (!block) {
@@ -59,7 +64,7 @@ export async function usersCommand(args: string[], out: NodeJS.WritableStream = 
   const dataDir = resolve(values['data-dir'] ?? config.node.data_dir);
   const store = BuiltInStore.open(dataDir);
   try {
-    const factory = findFactory('password_based:built_in_database')!;
+    const factory = authenticators.get('password_based:built_in_database')!;
     const authenticator = await factory.create(
       { ...block, bootstrap_file: '' },
       { chain: values.chain!, store, logger: pino({ level: 'silent' }), baseDir: process.cwd(), fromFile: true },

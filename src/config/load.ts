@@ -8,7 +8,7 @@ import { parseBind, BindError } from './bind.js';
 import { fillDefaults } from './defaults.js';
 import { parseDuration, parseByteSize } from './hocon/units.js';
 import { mergeOverrides, overrideFilePath, readOverrides } from './overrides.js';
-import { isSecretPath, looksLikePrivateKey, redact } from '../secrets.js';
+import { BUILT_IN_SECRETS, looksLikePrivateKey, type SecretFields } from '../secrets.js';
 
 /** One thing wrong with a configuration, named by its dotted path. */
 export interface ConfigProblem {
@@ -168,8 +168,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** Schema errors as one line per problem: path, what was found, what was expected. */
-export function schemaProblems(schema: TSchema, value: unknown, basePath = ''): ConfigProblem[] {
+/**
+ * Schema errors as one line per problem: path, what was found, what was expected. A value
+ * under one of `secrets` is never repeated, only its kind.
+ */
+export function schemaProblems(schema: TSchema, value: unknown, basePath = '', secrets: SecretFields = BUILT_IN_SECRETS): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
   for (const error of Value.Errors(schema, value)) {
@@ -183,11 +186,11 @@ export function schemaProblems(schema: TSchema, value: unknown, basePath = ''): 
       message = 'unknown key';
     } else if (error.value === undefined) {
       message = `is required${expected ? ` (expected ${expected})` : ''}`;
-    } else if (isSecretPath(path) || looksLikePrivateKey(error.value)) {
+    } else if (secrets.isSecretPath(path) || looksLikePrivateKey(error.value)) {
       // A secret's value is never repeated, only its kind (issue 12: errors never echo secrets).
       message = `got ${kindOf(error.value)} (not shown), expected ${expected ?? describe(error.schema, error.message)}`;
     } else {
-      message = `got ${show(error.value)}, expected ${expected ?? describe(error.schema, error.message)}`;
+      message = `got ${show(error.value, secrets)}, expected ${expected ?? describe(error.schema, error.message)}`;
     }
     problems.push({ path, message });
   }
@@ -215,8 +218,8 @@ function kindOf(v: unknown): string {
 }
 
 /** A value as a message shows it: JSON, secrets inside it masked, at most 80 characters. */
-function show(v: unknown): string {
-  const text = JSON.stringify(redact(v));
+function show(v: unknown, secrets: SecretFields): string {
+  const text = JSON.stringify(secrets.redact(v));
   if (text === undefined) return String(v);
   return text.length > 80 ? text.slice(0, 77) + '...' : text;
 }

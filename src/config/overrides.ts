@@ -36,9 +36,13 @@ export function readOverrides(file: string): OverrideDoc {
   return parsed as OverrideDoc;
 }
 
-/** Writes the whole document atomically: temp file, fsync, rename, fsync of the directory. */
+/** Writes the whole document atomically (`writeFileAtomically`). */
 export function writeOverrides(file: string, doc: OverrideDoc): void {
-  const text = '# Written by the Gatehouse management API; merged over the configuration file at start.\n' + JSON.stringify(doc, null, 2) + '\n';
+  writeFileAtomically(file, '# Written by the Gatehouse management API; merged over the configuration file at start.\n' + JSON.stringify(doc, null, 2) + '\n');
+}
+
+/** Writes a file of the data directory atomically, readable by the owner only: temp file, fsync, rename, fsync of the directory. */
+export function writeFileAtomically(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {

@@ -1,6 +1,6 @@
 import { pino, type Logger, type LevelWithSilent, type DestinationStream } from 'pino';
 
-import { logRedactPaths, MASK } from '../secrets.js';
+import { BUILT_IN_SECRETS, MASK, type SecretFields } from '../secrets.js';
 
 export type { Logger };
 
@@ -26,13 +26,14 @@ export interface LogSettings {
 
 /**
  * JSON lines by default; readable text when stdout is a terminal (or formatter = text).
- * `destination` lets tests capture the output.
+ * `destination` lets tests capture the output. `secrets` are the node's secret field names
+ * (the built-in list and every registered backend's), masked at the top of a log object
+ * and two levels down.
  */
-export function createLogger(settings: LogSettings, destination?: DestinationStream): Logger {
+export function createLogger(settings: LogSettings, destination?: DestinationStream, secrets: SecretFields = BUILT_IN_SECRETS): Logger {
   const level = settings.enable ? (LEVELS[settings.level] ?? 'info') : 'silent';
-  // Secret keys (`src/secrets.ts`) at the top of a log object and two levels down.
   const redact = {
-    paths: logRedactPaths(),
+    paths: secrets.logRedactPaths(),
     censor: MASK,
   };
   const text = settings.formatter === 'text' || (settings.formatter === undefined && process.stdout.isTTY === true);

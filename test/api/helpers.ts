@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigText } from '../../src/config/load.js';
 import { configChecks, startGatehouse, type RunningNode } from '../../src/main.js';
+import type { AuthenticatorRegistry } from '../../src/authn/registry.js';
 import { LogCapture } from '../helpers/node.js';
 
 export const ADMIN_KEY = 'ops';
@@ -31,7 +32,7 @@ export interface ApiNode {
  * loading `cluster.hocon` from its data dir like `gatehouse start` does. Pass the same
  * dataDir again to restart from the same state.
  */
-export async function startApiNode(conf = '', opts: { dataDir?: string } = {}): Promise<ApiNode> {
+export async function startApiNode(conf = '', opts: { dataDir?: string; authenticators?: AuthenticatorRegistry } = {}): Promise<ApiNode> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-api-'));
   const keys = join(dataDir, 'api_keys.txt');
   writeFileSync(keys, `# test keys\n${ADMIN_KEY}:${ADMIN_SECRET}:administrator\n${VIEWER_KEY}:${VIEWER_SECRET}:viewer\n`);
@@ -43,9 +44,9 @@ export async function startApiNode(conf = '', opts: { dataDir?: string } = {}): 
     `api_key.bootstrap_file = "${keys}"`,
     conf,
   ].join('\n');
-  const config = loadConfigText(text, { checks: configChecks(), overridesFrom: dataDir });
+  const config = loadConfigText(text, { checks: configChecks(opts.authenticators), overridesFrom: dataDir });
   const logs = new LogCapture();
-  const node = await startGatehouse(config, { logger: logs.logger, baseDir: dataDir });
+  const node = await startGatehouse(config, { logger: logs.logger, baseDir: dataDir, ...(opts.authenticators ? { authenticators: opts.authenticators } : {}) });
   const base = `http://127.0.0.1:${node.api!.address.port}/api/v5`;
   return {
     node,

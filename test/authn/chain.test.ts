@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { pino } from 'pino';
-import { registerAuthenticator } from '../../src/authn/registry.js';
+import { AuthenticatorRegistry } from '../../src/authn/registry.js';
 import { AuthnService } from '../../src/authn/service.js';
 import type { AuthnResult } from '../../src/authn/authenticator.js';
 import type { ClientCredential } from '../../src/authn/types.js';
@@ -34,10 +34,12 @@ function answer(b: Behaviour): AuthnResult | Promise<AuthnResult> {
   }
 }
 
+/** The stub types, in a registry of their own (as the composition root makes one). */
+const authenticators = new AuthenticatorRegistry();
 for (const b of [...BEHAVIOURS, ...SYNC_BEHAVIOURS]) {
   const sync = b.startsWith('sync-');
   const behaviour = b.replace('sync-', '') as Behaviour;
-  registerAuthenticator({
+  authenticators.register({
     mechanism: 'stub',
     backend: b,
     schema: Type.Object({ mechanism: Type.String(), backend: Type.String(), enable: Type.Boolean({ default: true }) }),
@@ -86,7 +88,7 @@ describe('authentication chain rules (§2.2–2.4)', () => {
   let store: BuiltInStore;
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => logs.push(JSON.parse(s) as Record<string, unknown>) });
-  const service = () => new AuthnService({ logger, store, baseDir: dir, timeoutMs: 50 });
+  const service = () => new AuthnService({ logger, store, baseDir: dir, timeoutMs: 50, authenticators });
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'gh-chain-'));

@@ -15,7 +15,7 @@ import { loadConfigText, ConfigError } from '../../src/config/load.js';
 import { configChecks } from '../../src/main.js';
 import { listenerSpec } from '../../src/transport/listener-spec.js';
 import type { OutboundMetric } from '../../src/broker/outbound.js';
-import { ApiMetrics } from '../../src/api/metrics.js';
+import { ApiMetrics } from '../../src/api/prometheus.js';
 import { generateDevCertificates, type DevCertPaths } from '../../certs/generate.js';
 
 /**

@@ -5,8 +5,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { loadConfigText } from '../../src/config/load.js';
-import { configChecks, startGatehouse } from '../../src/main.js';
-import type { GatehouseNode } from '../../src/node.js';
+import { configChecks, startGatehouse, type RunningNode as GatehouseNode } from '../../src/main.js';
 import type { AuthenticationService } from '../../src/authn/types.js';
 import { connect } from './mqtt-connect.js';
 

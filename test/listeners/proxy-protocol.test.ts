@@ -4,7 +4,7 @@ import net from 'node:net';
 import pp from 'proxy-protocol-js';
 import { parseProxyHeader, PendingProxyHeader, ProxyHeaderGate, ProxyProtocolError, proxyProtocolStep, TrustedProxies, type ProxyHeader } from '../../listeners/proxy-protocol.js';
 import type { ConnectionMeta } from '../../src/transport/types.js';
-import { ApiMetrics } from '../../src/api/metrics.js';
+import { ApiMetrics } from '../../src/api/prometheus.js';
 import { connect, endClient, startTestNode, type TestNode } from '../helpers/node.js';
 import { CONNACK_OK, connectPacket, rawExchange, RecordingAuthn } from './support.js';
 

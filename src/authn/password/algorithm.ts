@@ -134,6 +134,17 @@ export const ExternalPasswordHashAlgorithmSchema = Type.Union(
   },
 );
 
+/**
+ * The `password_hash_algorithm` field of a backend's schema fragment: documented (API
+ * bodies, answers, OpenAPI) as the union of its variant, and checked by
+ * `parsePasswordHashAlgorithm` in the backend's `validate`, which clamps bcrypt
+ * `salt_rounds` in configuration files as EMQX does and names one clear reason.
+ */
+export function passwordHashAlgorithmField(variant: 'built_in_database' | 'external') {
+  const union = variant === 'external' ? ExternalPasswordHashAlgorithmSchema : PasswordHashAlgorithmSchema;
+  return Type.Optional(Type.Unknown({ anyOf: union.anyOf, description: union.description }));
+}
+
 /** The object as written in config or a REST body (defaults not yet applied). */
 export type PasswordHashAlgorithmInput = Static<typeof PasswordHashAlgorithmSchema>;
 

@@ -14,6 +14,7 @@ export {
   SIMPLE_HASH_NAMES,
   clampSaltRounds,
   parsePasswordHashAlgorithm,
+  passwordHashAlgorithmField,
 } from './algorithm.js';
 export type {
   BcryptAlgorithm,

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import {
   hashPassword,
   parsePasswordHashAlgorithm,
+  passwordHashAlgorithmField,
   PasswordHashError,
   verifyPassword,
   verifyPasswordNow,
@@ -11,10 +12,10 @@ import {
 } from '../../password/index.js';
 import { formatFromFilename, UserImportError, type BuiltInStore, type ImportMode } from '../../../store/index.js';
 import { Enum } from '../../../config/types.js';
-import { registerAuthenticator } from '../../registry.js';
 import {
   UserError,
   type Authenticator,
+  type AuthenticatorFactory,
   type AuthenticatorContext,
   type AuthnResult,
   type ImportSummary,
@@ -30,7 +31,7 @@ export const BuiltInDatabaseSchema = Type.Object(
     backend: Type.Literal('built_in_database'),
     enable: Type.Boolean({ default: true }),
     user_id_type: Enum(['username', 'clientid'] as const, { default: 'username' }),
-    password_hash_algorithm: Type.Optional(Type.Object({ name: Type.String() }, { additionalProperties: true, expected: 'an object with name' })),
+    password_hash_algorithm: passwordHashAlgorithmField('built_in_database'),
     bootstrap_file: Type.String({ default: '' }),
     bootstrap_type: Enum(['plain', 'hash'] as const, { default: 'plain' }),
     id: Type.Optional(Type.String()),
@@ -38,7 +39,8 @@ export const BuiltInDatabaseSchema = Type.Object(
   { additionalProperties: false },
 );
 
-registerAuthenticator({
+/** The backend's type, for the composition root's `AuthenticatorRegistry`. */
+export const builtInDatabase: AuthenticatorFactory = {
   mechanism: 'password_based',
   backend: 'built_in_database',
   schema: BuiltInDatabaseSchema,
@@ -53,7 +55,7 @@ registerAuthenticator({
   async create(config, ctx) {
     return BuiltInDatabaseAuthenticator.create(config, ctx);
   },
-});
+};
 
 export class BuiltInDatabaseAuthenticator implements Authenticator {
   readonly users: UserManager;
