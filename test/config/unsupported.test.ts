@@ -13,6 +13,9 @@ describe('settings not built yet are refused by check-config, not ignored', () =
         'listeners.ws.default { bind = "127.0.0.1:0", websocket { compress = false, mqtt_piggyback = multiple, check_origin_enable = false } }',
         'mqtt.session_expiry_interval = 2h',
         'authorization { no_match = allow, deny_action = ignore, sources = [] }',
+        'flapping_detect { enable = false, window_time = 30s, max_count = 5, ban_time = 1m }',
+        'zones.slow.flapping_detect { max_count = 3 }',
+        'authentication_settings.login_failures { max_count = 0, window_time = 10s }',
       ].join('\n'),
     );
   });
@@ -29,6 +32,9 @@ describe('settings not built yet are refused by check-config, not ignored', () =
     ['authorization.deny_action = disconnect', 'authorization.deny_action'],
     ['authorization.sources = [{ type = file, path = "acl.conf" }]', 'authorization.sources'],
     ['authorization.cache.ttl = 5m', 'authorization.cache.ttl'],
+    ['flapping_detect.enable = true', 'flapping_detect.enable'],
+    ['zones.slow.flapping_detect.enable = true', 'zones.slow.flapping_detect.enable'],
+    ['authentication_settings.login_failures.max_count = 5', 'authentication_settings.login_failures.max_count'],
   ];
   for (const [text, path] of refused) {
     test(`${path} is refused with its path and "not supported yet"`, () => {

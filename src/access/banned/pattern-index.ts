@@ -4,8 +4,8 @@
  * 0.2 ms per client here; one alternation of them all is slower still).
  *
  * Each expression is read once for a literal every match must contain (`bad-` in
- * `^bad-[0-9]+$`, `evil` in `x*evil.+`): its first three characters key the expression in a
- * map. A subject is checked by looking up each of its three-character windows and running only
+ * `^bad-[0-9]+$`, `evil` in `x*evil.+`): one three-character window of it, the one fewest
+ * expressions use so far, keys the expression in a map. A subject is checked by looking up each of its three-character windows and running only
  * the expressions found there. Expressions without three required literal characters in a row
  * (`^a`, `[0-9]{8}`, `a|b`) are run on every subject; keep those few.
  *
@@ -167,7 +167,18 @@ export class PatternIndex<T extends IndexedPattern> {
       this.#unindexed.push(item);
       return;
     }
-    const key = gramAt(literal, 0);
+    // The literal's least used window: expressions sharing a prefix ("^evil-1", "^evil-2", …)
+    // spread over the windows that tell them apart.
+    let key = gramAt(literal, 0);
+    let load = this.#byGram.get(key)?.length ?? 0;
+    for (let i = 1; load > 0 && i + GRAM <= literal.length; i++) {
+      const candidate = gramAt(literal, i);
+      const candidateLoad = this.#byGram.get(candidate)?.length ?? 0;
+      if (candidateLoad < load) {
+        key = candidate;
+        load = candidateLoad;
+      }
+    }
     this.#gramOf.set(item, key);
     const bucket = this.#byGram.get(key);
     if (bucket) bucket.push(item);
