@@ -139,16 +139,29 @@ export class BannedTable {
    */
   insert(ban: StoredBan, nowSeconds: number): BanWrite<BanInsertResult> {
     return this.#write<BanInsertResult>(() => {
-      const row = this.#get.get(ban.as, ban.who);
-      if (row !== undefined) {
-        const existing = toBan(row);
-        if (existing.until === undefined || existing.until > nowSeconds) return { result: { inserted: false, existing }, changed: false };
-        this.#replace.run(ban.by, ban.reason, ban.at, ban.until ?? null, ban.as, ban.who);
-        return { result: { inserted: true, replaced: existing }, changed: true };
-      }
-      this.#insert.run(ban.as, ban.who, ban.by, ban.reason, ban.at, ban.until ?? null);
-      return { result: { inserted: true }, changed: true };
+      const result = this.#insertOne(ban, nowSeconds);
+      return { result, changed: result.inserted };
     });
+  }
+
+  /** As `insert` for each entry, in one transaction (imports, benchmarks): one result per entry. */
+  insertMany(bans: readonly StoredBan[], nowSeconds: number): BanWrite<BanInsertResult[]> {
+    return this.#write<BanInsertResult[]>(() => {
+      const results = bans.map((ban) => this.#insertOne(ban, nowSeconds));
+      return { result: results, changed: results.some((r) => r.inserted) };
+    });
+  }
+
+  #insertOne(ban: StoredBan, nowSeconds: number): BanInsertResult {
+    const row = this.#get.get(ban.as, ban.who);
+    if (row !== undefined) {
+      const existing = toBan(row);
+      if (existing.until === undefined || existing.until > nowSeconds) return { inserted: false, existing };
+      this.#replace.run(ban.by, ban.reason, ban.at, ban.until ?? null, ban.as, ban.who);
+      return { inserted: true, replaced: existing };
+    }
+    this.#insert.run(ban.as, ban.who, ban.by, ban.reason, ban.at, ban.until ?? null);
+    return { inserted: true };
   }
 
   delete(as: string, who: string): BanWrite<boolean> {

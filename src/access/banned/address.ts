@@ -239,3 +239,22 @@ export function formatAddress(address: IpAddress): string {
 export function formatNetwork(network: IpNetwork): string {
   return `${formatAddress(network)}/${network.prefix}`;
 }
+
+/**
+ * A peer's address (as a listener reports it) into `out`: returns 4 with the address in
+ * `out[0]`, 6 with it in `out[0..3]`, or 0 when the text is no address. IPv4-mapped IPv6 is
+ * read as IPv4. Allocates nothing.
+ */
+export function readPeerAddress(text: string, out: Uint32Array): 0 | IpFamily {
+  const v4 = parseIPv4(text);
+  if (v4 >= 0) {
+    out[0] = v4;
+    return 4;
+  }
+  if (!parseIPv6(text, out)) return 0;
+  if (isV4Mapped(out)) {
+    out[0] = out[3]!;
+    return 4;
+  }
+  return 6;
+}

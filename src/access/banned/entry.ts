@@ -37,9 +37,10 @@ export class BanInputError extends Error {
   override readonly name = 'BanInputError';
   constructor(
     readonly field: 'as' | 'who' | 'by' | 'reason' | 'at' | 'until',
-    message: string,
+    /** What is wrong, without the field name. */
+    readonly detail: string,
   ) {
-    super(`${field}: ${message}`);
+    super(`${field}: ${detail}`);
   }
 }
 

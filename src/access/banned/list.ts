@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { BannedTable, StoredBan } from '../../store/index.js';
 import { MetricSet } from '../../metrics/counters.js';
-import { isV4Mapped, parseIPv4, parseIPv6, parseNetwork, type IpNetwork } from './address.js';
+import { parseNetwork, readPeerAddress, type IpNetwork } from './address.js';
 import {
   BAN_KINDS,
   BanInputError,
@@ -26,7 +26,7 @@ export interface BannedClient {
 }
 
 /** The durable side the list needs: `BuiltInStore.banned`. */
-export type BannedRecords = Pick<BannedTable, 'version' | 'all' | 'count' | 'slice' | 'get' | 'insert' | 'delete' | 'clear' | 'deleteExpired'>;
+export type BannedRecords = Pick<BannedTable, 'version' | 'all' | 'count' | 'slice' | 'get' | 'insert' | 'insertMany' | 'delete' | 'clear' | 'deleteExpired'>;
 
 export type BannedAddResult = { added: true; entry: BannedEntry } | { added: false; existing: BannedEntry };
 
@@ -122,8 +122,8 @@ export class BannedList {
   };
   readonly #observers = new Set<(entry: BannedEntry) => void>();
   readonly #refusals = new MetricSet<BanKind>(BAN_KINDS);
-  /** Reused for IPv6 peers: a check allocates nothing. */
-  readonly #v6 = new Uint32Array(4);
+  /** The peer's address, read into this buffer: a check allocates nothing. */
+  readonly #peer = new Uint32Array(4);
   /** The time of the check under way, read by #inForce. */
   #checkNow = 0;
   readonly #inForce = (ban: Ban): boolean => ban.entry.until === undefined || ban.entry.until > this.#checkNow;
@@ -168,16 +168,9 @@ export class BannedList {
       ban = this.#usernames.get(client.username);
       if (ban !== undefined && inForce(ban)) return ban.entry;
     }
-    const hasAddresses = this.#hosts.size > 0 || this.#networks.size > 0;
-    let v4 = -1;
-    let v6 = false;
-    if (hasAddresses) {
-      v4 = parseIPv4(client.peerhost);
-      if (v4 < 0 && parseIPv6(client.peerhost, this.#v6)) {
-        if (isV4Mapped(this.#v6)) v4 = this.#v6[3]!;
-        else v6 = true;
-      }
-      ban = v4 >= 0 ? this.#hosts.findV4(v4, inForce) : v6 ? this.#hosts.findV6(this.#v6, inForce) : undefined;
+    const family = this.#hosts.size > 0 || this.#networks.size > 0 ? readPeerAddress(client.peerhost, this.#peer) : 0;
+    if (family !== 0) {
+      ban = this.#hosts.find(family, this.#peer, inForce);
       if (ban !== undefined) return ban.entry;
     }
     if (this.#clientidPatterns.size > 0) {
@@ -188,8 +181,8 @@ export class BannedList {
       ban = this.#usernamePatterns.find(client.username, inForce);
       if (ban !== undefined) return ban.entry;
     }
-    if (hasAddresses) {
-      ban = v4 >= 0 ? this.#networks.findV4(v4, inForce) : v6 ? this.#networks.findV6(this.#v6, inForce) : undefined;
+    if (family !== 0) {
+      ban = this.#networks.find(family, this.#peer, inForce);
       if (ban !== undefined) return ban.entry;
     }
     return undefined;
@@ -215,6 +208,35 @@ export class BannedList {
     this.#logger?.warn({ as: entry.as, who: entry.who, by: entry.by, reason: entry.reason, until: entry.until ?? 'infinity' }, 'banned entry added');
     this.#added(entry);
     return { added: true, entry };
+  }
+
+  /**
+   * `add` for many requests in one store transaction (10 000 entries in well under a second,
+   * where one `add` each waits for its own disk sync). Every request is checked first: a bad
+   * one throws BanInputError with its index in the message, and nothing is added.
+   */
+  addMany(requests: readonly BanRequest[], defaults: { by?: string } = {}): BannedAddResult[] {
+    const now = this.#now();
+    const entries = requests.map((request, i) => {
+      try {
+        return parseBan(request, { ...defaults, nowSeconds: now });
+      } catch (err) {
+        if (err instanceof BanInputError) throw new BanInputError(err.field, `${err.detail} (entry ${i})`);
+        throw err;
+      }
+    });
+    const write = this.#records.insertMany(entries, now);
+    this.#synced(write);
+    const results = write.result.map((r, i): BannedAddResult => {
+      const entry = entries[i]!;
+      if (!r.inserted) return { added: false, existing: toEntry(r.existing) ?? entry };
+      this.#index(entry);
+      return { added: true, entry };
+    });
+    const added = results.filter((r) => r.added).length;
+    if (added > 0) this.#logger?.warn({ count: added }, 'banned entries added');
+    for (const r of results) if (r.added) this.#added(r.entry);
+    return results;
   }
 
   /** The entry of that kind and who (the who in any of its spellings: `2001:DB8::1`). */
@@ -456,6 +478,40 @@ function byPattern(index: PatternIndex<Ban>): KindIndex {
 
 function byNetwork(index: NetworkIndex<Ban>): KindIndex {
   return { put: (b) => index.set(b.network!, b), remove: (b) => index.delete(b.network!) };
+}
+
+/**
+ * Whether a client is one `entry` names (in force or not): to find the connected clients an
+ * added entry shuts out (`BannedList.onAdded` → disconnect where this is true). Reads the
+ * expression or network once.
+ */
+export function bannedClientMatcher(entry: BannedEntry): (client: BannedClient) => boolean {
+  switch (entry.as) {
+    case 'clientid':
+      return (c) => c.clientid === entry.who;
+    case 'username':
+      return (c) => c.username === entry.who;
+    case 'clientid_re': {
+      const pattern = compilePattern(entry.who);
+      return (c) => pattern.test(c.clientid);
+    }
+    case 'username_re': {
+      const pattern = compilePattern(entry.who);
+      return (c) => c.username !== undefined && pattern.test(c.username);
+    }
+    case 'peerhost':
+    case 'peerhost_net': {
+      const index = new NetworkIndex<true>();
+      const network = parseNetwork(entry.who);
+      if (network) index.set(network, true);
+      const peer = new Uint32Array(4);
+      const any = () => true;
+      return (c) => {
+        const family = readPeerAddress(c.peerhost, peer);
+        return family !== 0 && index.find(family, peer, any) === true;
+      };
+    }
+  }
 }
 
 /** A stored row as an entry, or undefined when its kind is unknown. */

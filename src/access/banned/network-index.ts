@@ -75,6 +75,11 @@ export class NetworkIndex<T> {
     this.#size = 0;
   }
 
+  /** The item of the longest network holding the address (`readPeerAddress`'s words) that `accept` takes. */
+  find(family: 4 | 6, words: Uint32Array, accept: (item: T) => boolean): T | undefined {
+    return family === 4 ? this.findV4(words[0]!, accept) : this.findV6(words, accept);
+  }
+
   /** The item of the longest network holding the IPv4 address that `accept` takes. */
   findV4(address: number, accept: (item: T) => boolean): T | undefined {
     for (const prefix of this.#v4Prefixes) {
