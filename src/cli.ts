@@ -8,6 +8,7 @@ import { filePermissionWarnings } from './config/permissions.js';
 import { usersCommand } from './commands/users.js';
 import { pskCommand } from './commands/psk.js';
 import { reloadCommand, writePidFile, writeReloadStatus } from './commands/reload.js';
+import { bannedCommand } from './commands/banned.js';
 import { UserImportError } from './store/index.js';
 
 /** The package root: the nearest folder above this file with a package.json (src/ or dist/src/). */
@@ -32,6 +33,7 @@ Usage:
                                          (the same as SIGHUP to its pid; --help)
   gatehouse users add|update|delete|list|import ...   manage built-in database users (--help)
   gatehouse psk import|delete|count ...   manage TLS-PSK identities (--help)
+  gatehouse banned list|add|delete|clear ...   the banned list (--help)
   gatehouse --version                    print the version
   gatehouse --help                       this text
 
@@ -66,6 +68,8 @@ export async function main(argv: string[]): Promise<number> {
         return await usersCommand(rest, authenticatorRegistry());
       case 'psk':
         return await pskCommand(rest, configChecks());
+      case 'banned':
+        return await bannedCommand(rest, configChecks());
       default:
         process.stderr.write(`gatehouse: unknown command "${command}"\n\n${HELP}`);
         return 2;

@@ -90,8 +90,8 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   // Private: the data directory holds password hashes, PSK secrets and API changes.
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
-  const hashConcurrency = config.authentication_settings.hash_concurrency;
-  if (hashConcurrency !== undefined) configureHashConcurrency(hashConcurrency);
+  const { hash_concurrency: hashConcurrency, hash_queue: hashQueue } = config.authentication_settings;
+  configureHashConcurrency(hashConcurrency, { maxQueue: hashQueue.total, maxQueuePerSource: hashQueue.per_address });
   const store = BuiltInStore.open(dataDir);
   const authnService = new AuthnService({
     logger,

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Bind, ByteSize, Duration, Enum } from './types.js';
+import { Bind, ByteSize, Duration, DURATION_PATTERN, Enum } from './types.js';
 
 /**
  * The one schema of Gatehouse's configuration: validation, defaults and types.
@@ -260,6 +260,48 @@ export const AuthorizationConfig = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** A duration, or EMQX's old `disable` (window_time only: turns flapping detection off). */
+const WindowTime = (defaults: boolean) =>
+  Type.Union([Type.String({ pattern: DURATION_PATTERN }), Type.Integer({ minimum: 0 }), Type.Literal('disable')], {
+    ...(defaults ? { default: '1m' } : {}),
+    expected: 'a duration such as "1m" or "30s", or "disable"',
+  });
+
+/**
+ * EMQX's `flapping_detect` (emqx_schema `fields("flapping_detect")`, emqx5-auth.md §13.4): a client
+ * id that connects `max_count` times within `window_time` is banned for `ban_time`. EMQX accepts
+ * max_count 0, which bans every client at its first CONNECT; Gatehouse refuses it.
+ */
+export const FlappingDetect = Type.Object(
+  {
+    enable: Type.Boolean({ default: false }),
+    window_time: WindowTime(true),
+    max_count: Type.Integer({ minimum: 1, default: 15 }),
+    ban_time: Duration('5m'),
+  },
+  { additionalProperties: false, default: {} },
+);
+export type FlappingDetectConfig = Static<typeof FlappingDetect>;
+
+/** A zone's `flapping_detect`: the keys it sets override the global block (EMQX zones have no defaults). */
+const ZoneFlappingDetect = Type.Object(
+  {
+    enable: Type.Optional(Type.Boolean()),
+    window_time: Type.Optional(WindowTime(false)),
+    max_count: Type.Optional(Type.Integer({ minimum: 1 })),
+    ban_time: Type.Optional(Duration('5m', { default: undefined })),
+  },
+  { additionalProperties: false },
+);
+export type ZoneFlappingDetectConfig = Static<typeof ZoneFlappingDetect>;
+
+/** EMQX's `zones.<name>`: of its settings Gatehouse takes `flapping_detect` only (listeners name a zone with `zone`). */
+const Zones = Type.Record(
+  Type.String({ pattern: NAME_PATTERN }),
+  Type.Object({ flapping_detect: Type.Optional(ZoneFlappingDetect) }, { additionalProperties: false }),
+  { additionalProperties: false, default: {}, expected: 'zone names made of letters, digits, _ and -' },
+);
+
 export const GatehouseConfig = Type.Object(
   {
     node: Type.Object(
@@ -307,10 +349,36 @@ export const GatehouseConfig = Type.Object(
         timeout: Duration('5s', { description: 'an authenticator that has not answered by then ignores' }),
         /** bcrypt/pbkdf2 jobs at once; absent = CPUs, capped below libuv's pool size. */
         hash_concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
+        /**
+         * bcrypt/pbkdf2 logins allowed to wait for a hashing slot: per client address, and in all.
+         * Waiting logins are served round robin by address; a login past a bound is refused at
+         * once with server_busy (CONNACK 0x89, v3 code 3).
+         */
+        hash_queue: Type.Object(
+          {
+            per_address: Type.Integer({ minimum: 1, default: 32 }),
+            total: Type.Integer({ minimum: 1, default: 1000 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        /**
+         * max_count authentication failures from one address, or for one username, within
+         * window_time ban that address or username for ban_time (reason login_failures); 0 = off.
+         */
+        login_failures: Type.Object(
+          {
+            max_count: Type.Integer({ minimum: 0, default: 0 }),
+            window_time: Duration('1m'),
+            ban_time: Duration('5m'),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
     authorization: AuthorizationConfig,
+    flapping_detect: FlappingDetect,
+    zones: Zones,
     listeners: Listeners,
     gateway: Type.Object({ stomp: Type.Optional(StompGateway) }, { additionalProperties: false, default: {} }),
     // EMQX's cache of CRLs fetched from the certificates' distribution points, for listeners

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { BannedTable } from './banned.js';
 import { MetaTable } from './meta.js';
 import { PskTable } from './psk.js';
 import { migrate } from './schema.js';
@@ -15,6 +16,8 @@ export type { PskEntry } from './psk.js';
 export { MetaTable } from './meta.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { UserTable } from './users.js';
+export { BannedTable } from './banned.js';
+export type { BanInsertResult, BanWrite, StoredBan } from './banned.js';
 export type {
   ImportMode,
   ImportRecord,
@@ -48,6 +51,7 @@ export class BuiltInStore {
   readonly users: UserTable;
   readonly psk: PskTable;
   readonly meta: MetaTable;
+  readonly banned: BannedTable;
   readonly path: string;
   readonly #db: Database.Database;
 
@@ -57,6 +61,7 @@ export class BuiltInStore {
     this.users = new UserTable(db);
     this.psk = new PskTable(db);
     this.meta = new MetaTable(db);
+    this.banned = new BannedTable(db);
   }
 
   /** Open (creating the directory and file if needed) and migrate the schema. */

@@ -77,7 +77,7 @@ const SIMPLE: SimpleHashName[] = ['plain', 'md5', 'sha', 'sha256', 'sha512'];
 const POSITIONS: SaltPosition[] = ['disable', 'prefix', 'suffix'];
 
 afterEach(() => {
-  configureHashConcurrency(defaultHashConcurrency(), { maxQueue: Infinity });
+  configureHashConcurrency(defaultHashConcurrency(), { maxQueue: Infinity, maxQueuePerSource: Infinity });
 });
 
 describe('known-answer vectors', () => {
@@ -372,7 +372,7 @@ describe('event loop and concurrency', () => {
     assert.deepEqual(results, Array.from({ length: 12 }, (_, i) => i * 2));
     assert.equal(peak, 3);
     assert.deepEqual(order, Array.from({ length: 12 }, (_, i) => i));
-    assert.deepEqual(limiter.stats(), { concurrency: 3, maxQueue: Infinity, active: 0, queued: 0 });
+    assert.deepEqual(limiter.stats(), { concurrency: 3, maxQueue: Infinity, maxQueuePerSource: Infinity, active: 0, queued: 0, sources: 0, refused: { source: 0, total: 0 } });
   });
 
   it('HashLimiter frees the slot of a failing job and passes its error on', async () => {
@@ -398,7 +398,7 @@ describe('event loop and concurrency', () => {
     const second = limiter.run(async () => 2, { rejectWhenFull: true });
     await assert.rejects(limiter.run(async () => 3, { rejectWhenFull: true }), HashBusyError);
     const patient = limiter.run(async () => 4); // hashing for user creation waits instead
-    assert.deepEqual(limiter.stats(), { concurrency: 1, maxQueue: 1, active: 1, queued: 2 });
+    assert.deepEqual(limiter.stats(), { concurrency: 1, maxQueue: 1, maxQueuePerSource: Infinity, active: 1, queued: 2, sources: 1, refused: { source: 0, total: 1 } });
     release();
     await first;
     assert.equal(await second, 2);

@@ -17,6 +17,9 @@ describe('settings not built yet are refused by check-config, not ignored', () =
         'listeners.tcp.probed { bind = "127.0.0.1:0", tcp_options.keepalive = "240" }',
         'gateway.stomp { enable_stats = false, listeners.tcp.default { bind = "127.0.0.1:0", acceptors = 16, tcp_options.keepalive = "60" } }',
         'dashboard.listeners.https.ssl_options { certfile = "certs/server.pem", keyfile = "certs/server-key.pem" }',
+        'flapping_detect { enable = false, window_time = 30s, max_count = 5, ban_time = 1m }',
+        'zones.slow.flapping_detect { max_count = 3 }',
+        'authentication_settings.login_failures { max_count = 0, window_time = 10s }',
       ].join('\n'),
     );
   });
@@ -44,6 +47,9 @@ describe('settings not built yet are refused by check-config, not ignored', () =
     ['node.cookie = "emqxsecretcookie"', 'node.cookie'],
     ['dashboard.listeners.https.ssl_options.verify = verify_peer', 'dashboard.listeners.https.ssl_options.verify'],
     ['dashboard.listeners.https.ssl_options.cacertfile = "certs/ca.pem"', 'dashboard.listeners.https.ssl_options.cacertfile'],
+    ['flapping_detect.enable = true', 'flapping_detect.enable'],
+    ['zones.slow.flapping_detect.enable = true', 'zones.slow.flapping_detect.enable'],
+    ['authentication_settings.login_failures.max_count = 5', 'authentication_settings.login_failures.max_count'],
   ];
   for (const [text, path] of refused) {
     test(`${path} is refused with its path and "not supported yet"`, () => {

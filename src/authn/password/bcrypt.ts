@@ -7,7 +7,7 @@ import { BCRYPT_SALT_ROUNDS, type BcryptAlgorithm } from './algorithm.js';
 import { equalBytes } from './constant-time.js';
 import { InvalidAlgorithmError, PasswordHashError } from './errors.js';
 import { hashLimiter } from './limiter.js';
-import type { HashedPassword, StoredPassword } from './types.js';
+import type { HashedPassword, StoredPassword, VerifyOptions } from './types.js';
 
 /** `$2a$`, `$2b$` or `$2y$`, two-digit cost, 22 salt + 31 hash characters. */
 const CRYPT_STRING = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
@@ -39,7 +39,7 @@ export async function hashBcrypt(algorithm: BcryptAlgorithm, password: string | 
  * it is read as `$2b$`. A malformed crypt string never verifies and costs no
  * hashing.
  */
-export async function verifyBcrypt(candidate: string | Buffer, stored: StoredPassword, signal?: AbortSignal): Promise<boolean> {
+export async function verifyBcrypt(candidate: string | Buffer, stored: StoredPassword, options: VerifyOptions = {}): Promise<boolean> {
   const crypt = stored.password_hash;
   if (!CRYPT_STRING.test(crypt)) return false;
   const normalised = crypt.startsWith('$2y$') ? `$2b$${crypt.slice(4)}` : crypt;
@@ -53,6 +53,6 @@ export async function verifyBcrypt(candidate: string | Buffer, stored: StoredPas
       }
       return equalBytes(Buffer.from(normalised, 'latin1'), Buffer.from(computed, 'latin1'));
     },
-    { rejectWhenFull: true, ...(signal ? { signal } : {}) },
+    { rejectWhenFull: true, ...options },
   );
 }

@@ -42,13 +42,17 @@ export class InvalidAlgorithmError extends PasswordHashError {
   }
 }
 
+/** Which bound a refused verification met: its source's (client address's) queue, or the whole queue. */
+export type HashBusyBound = 'source' | 'total';
+
 /**
- * Too many expensive (bcrypt / pbkdf2) verifications are already waiting.
- * The chain maps it to *ignore* with reason `server_busy`.
+ * Too many expensive (bcrypt / pbkdf2) verifications are already waiting, from this client's
+ * address (`source`) or in all (`total`). Authentication answers it as `server_busy`
+ * (CONNACK 0x89, v3 code 3) at once, without hashing.
  */
 export class HashBusyError extends PasswordHashError {
-  constructor(message = 'password verification queue is full') {
-    super('server_busy', message);
+  constructor(readonly bound: HashBusyBound = 'total') {
+    super('server_busy', bound === 'source' ? 'password verification queue for this address is full' : 'password verification queue is full');
     this.name = 'HashBusyError';
   }
 }

@@ -7,7 +7,7 @@ import { hashBcrypt, verifyBcrypt } from './bcrypt.js';
 import { InvalidAlgorithmError, InvalidStoredPasswordError, PasswordHashError } from './errors.js';
 import { hashPbkdf2, verifyPbkdf2 } from './pbkdf2.js';
 import { hashSimple, verifySimple } from './simple.js';
-import type { HashedPassword, StoredPassword } from './types.js';
+import type { HashedPassword, StoredPassword, VerifyOptions } from './types.js';
 
 function unknownAlgorithm(algorithm: never): InvalidAlgorithmError {
   const name = (algorithm as { name?: unknown } | null)?.name;
@@ -42,20 +42,21 @@ export async function hashPassword(algorithm: PasswordHashAlgorithm, password: s
  * Resolves false for a wrong or missing password. Rejects (the chain treats
  * it as *ignore*) with InvalidSaltError when a prefix/suffix salt is not a
  * string, InvalidStoredPasswordError when the stored hash is not a string,
- * InvalidAlgorithmError for a malformed algorithm, and HashBusyError when the
- * bcrypt/pbkdf2 queue is full.
+ * InvalidAlgorithmError for a malformed algorithm; and with HashBusyError when
+ * the bcrypt/pbkdf2 queue of the client's address, or the whole queue, is full
+ * (the authenticator answers `server_busy`).
  */
 export async function verifyPassword(
   algorithm: PasswordHashAlgorithm,
   candidate: string | Buffer | undefined,
   stored: StoredPassword,
-  options: { signal?: AbortSignal } = {},
+  options: VerifyOptions = {},
 ): Promise<boolean> {
   const now = verifyPasswordNow(algorithm, candidate, stored);
   if (now !== undefined) return now;
   // Only bcrypt and pbkdf2 get here, with a string or Buffer candidate.
   const password = candidate as string | Buffer;
-  return algorithm.name === 'pbkdf2' ? verifyPbkdf2(algorithm, password, stored, options.signal) : verifyBcrypt(password, stored, options.signal);
+  return algorithm.name === 'pbkdf2' ? verifyPbkdf2(algorithm, password, stored, options) : verifyBcrypt(password, stored, options);
 }
 
 /**

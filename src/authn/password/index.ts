@@ -44,6 +44,7 @@ export {
   hashConcurrencyStats,
 } from './limiter.js';
 export type { HashLimiterOptions, HashLimiterStats, RunOptions } from './limiter.js';
+export type { HashBusyBound } from './errors.js';
 export type { StoredSalt } from './salt.js';
 export { isSuperuserImportValue, isSuperuserValue } from './superuser.js';
-export type { HashedPassword, StoredPassword } from './types.js';
+export type { HashedPassword, StoredPassword, VerifyOptions } from './types.js';

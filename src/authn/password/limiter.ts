@@ -1,5 +1,6 @@
 /**
- * Bounded concurrency for the expensive hashes (bcrypt, pbkdf2).
+ * Bounded concurrency for the expensive hashes (bcrypt, pbkdf2), shared fairly between
+ * client addresses.
  *
  * Both run on libuv's thread pool (bcrypt's async API and crypto.pbkdf2), so
  * the event loop stays free; the limiter keeps a connection storm from filling
@@ -7,27 +8,40 @@
  * pass through here.
  */
 import os from 'node:os';
-import { HashBusyError, HashCancelledError, PasswordHashError } from './errors.js';
+import { HashBusyError, HashCancelledError, PasswordHashError, type HashBusyBound } from './errors.js';
 
 export interface HashLimiterOptions {
   /** Jobs allowed to run at once (integer ≥ 1). */
   concurrency: number;
-  /** Jobs allowed to wait; beyond it `run(..., { rejectWhenFull: true })` rejects. Default unbounded. */
+  /** Jobs allowed to wait in all; beyond it `run(..., { rejectWhenFull: true })` rejects. Default unbounded. */
   maxQueue?: number;
+  /** Jobs of one source (client address) allowed to wait; beyond it such a run rejects too. Default unbounded. */
+  maxQueuePerSource?: number;
 }
 
 export interface HashLimiterStats {
   concurrency: number;
   maxQueue: number;
+  maxQueuePerSource: number;
   active: number;
   queued: number;
+  /** Sources with jobs waiting. */
+  sources: number;
+  /** Runs refused with HashBusyError since the limiter was made, by the bound they met. */
+  refused: Record<HashBusyBound, number>;
 }
 
 export interface RunOptions {
-  /** Reject with {@link HashBusyError} instead of queueing when the queue is full. */
+  /** Reject with {@link HashBusyError} instead of queueing when the source's queue or the whole queue is full. */
   rejectWhenFull?: boolean;
   /** A job still waiting when this aborts leaves the queue unrun (its caller gave up). */
   signal?: AbortSignal;
+  /**
+   * Who the work is for: the client's address for a login. Waiting jobs are served round
+   * robin by source, so one address cannot hold up another's logins. Default: one shared
+   * source (user creation, imports).
+   */
+  source?: string;
 }
 
 interface Waiter {
@@ -48,22 +62,68 @@ function checkMaxQueue(n: number): number {
   return n;
 }
 
-/** A counting semaphore with a FIFO queue. */
+/** One source's waiting jobs, first in first out. */
+class SourceQueue {
+  #items: Waiter[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(waiter: Waiter): void {
+    this.#items.push(waiter);
+  }
+
+  shift(): Waiter | undefined {
+    const waiter = this.#items[this.#head];
+    if (waiter === undefined) return undefined;
+    this.#head++;
+    if (this.#head > 64 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return waiter;
+  }
+
+  remove(waiter: Waiter): boolean {
+    const at = this.#items.indexOf(waiter, this.#head);
+    if (at < 0) return false;
+    this.#items.splice(at, 1);
+    return true;
+  }
+}
+
+/**
+ * A counting semaphore whose waiting jobs are served fairly by source: one FIFO queue per
+ * source (a client address), and the queues taken in turn (round robin). A storm of logins
+ * from one address therefore fills only that address's queue: a login from another address
+ * waits for at most the jobs already running plus one job of each other waiting source.
+ * Both the per-source queue and the whole are bounded for runs that ask (`rejectWhenFull`):
+ * past a bound such a run is refused at once with HashBusyError, which authentication
+ * answers as `server_busy` (CONNACK 0x89, v3 code 3).
+ */
 export class HashLimiter {
   #concurrency: number;
   #maxQueue: number;
+  #maxQueuePerSource: number;
   #active = 0;
-  readonly #queue: Waiter[] = [];
+  #queued = 0;
+  /** Sources with waiting jobs, in serving order: the first is served next, then moves to the end. */
+  readonly #queues = new Map<string, SourceQueue>();
+  readonly #refused: Record<HashBusyBound, number> = { source: 0, total: 0 };
 
   constructor(options: HashLimiterOptions) {
     this.#concurrency = checkConcurrency(options.concurrency);
     this.#maxQueue = checkMaxQueue(options.maxQueue ?? Infinity);
+    this.#maxQueuePerSource = checkMaxQueue(options.maxQueuePerSource ?? Infinity);
   }
 
   /** Change the limits; a raised concurrency starts waiting jobs at once. */
   configure(options: Partial<HashLimiterOptions>): void {
     if (options.concurrency !== undefined) this.#concurrency = checkConcurrency(options.concurrency);
     if (options.maxQueue !== undefined) this.#maxQueue = checkMaxQueue(options.maxQueue);
+    if (options.maxQueuePerSource !== undefined) this.#maxQueuePerSource = checkMaxQueue(options.maxQueuePerSource);
     this.#pump();
   }
 
@@ -71,12 +131,15 @@ export class HashLimiter {
     return {
       concurrency: this.#concurrency,
       maxQueue: this.#maxQueue,
+      maxQueuePerSource: this.#maxQueuePerSource,
       active: this.#active,
-      queued: this.#queue.length,
+      queued: this.#queued,
+      sources: this.#queues.size,
+      refused: { ...this.#refused },
     };
   }
 
-  /** Run `job` when a slot is free; settles with the job's own result. */
+  /** Run `job` when a slot is free and its source's turn comes; settles with the job's own result. */
   run<T>(job: () => Promise<T>, options: RunOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const start = (): void => {
@@ -100,29 +163,51 @@ export class HashLimiter {
         );
       };
       const signal = options.signal;
+      const source = options.source ?? '';
       if (signal?.aborted) {
         reject(new HashCancelledError());
-      } else if (this.#active < this.#concurrency && this.#queue.length === 0) {
+        return;
+      }
+      if (this.#active < this.#concurrency && this.#queued === 0) {
         start();
-      } else if (options.rejectWhenFull === true && this.#queue.length >= this.#maxQueue) {
-        reject(new HashBusyError());
-      } else if (signal) {
-        const waiter: Waiter = {
+        return;
+      }
+      const queue = this.#queues.get(source);
+      if (options.rejectWhenFull === true) {
+        const bound: HashBusyBound | undefined =
+          this.#queued >= this.#maxQueue ? 'total' : (queue?.length ?? 0) >= this.#maxQueuePerSource ? 'source' : undefined;
+        if (bound !== undefined) {
+          this.#refused[bound]++;
+          reject(new HashBusyError(bound));
+          return;
+        }
+      }
+      let waiter: Waiter;
+      if (signal) {
+        const onAbort = (): void => {
+          const q = this.#queues.get(source);
+          if (!q?.remove(waiter)) return;
+          this.#queued--;
+          if (q.length === 0) this.#queues.delete(source);
+          reject(new HashCancelledError());
+        };
+        waiter = {
           start: () => {
             signal.removeEventListener('abort', onAbort);
             start();
           },
         };
-        const onAbort = (): void => {
-          const i = this.#queue.indexOf(waiter);
-          if (i >= 0) this.#queue.splice(i, 1);
-          reject(new HashCancelledError());
-        };
         signal.addEventListener('abort', onAbort, { once: true });
-        this.#queue.push(waiter);
       } else {
-        this.#queue.push({ start });
+        waiter = { start };
       }
+      if (queue) queue.push(waiter);
+      else {
+        const fresh = new SourceQueue();
+        fresh.push(waiter);
+        this.#queues.set(source, fresh);
+      }
+      this.#queued++;
     });
   }
 
@@ -132,9 +217,15 @@ export class HashLimiter {
   }
 
   #pump(): void {
-    while (this.#active < this.#concurrency) {
-      const next = this.#queue.shift();
-      if (next === undefined) return;
+    while (this.#active < this.#concurrency && this.#queued > 0) {
+      const first = this.#queues.entries().next();
+      if (first.done) return;
+      const [source, queue] = first.value;
+      const next = queue.shift()!;
+      this.#queued--;
+      // Served: the source goes to the back of the line, or leaves it when it has nothing waiting.
+      this.#queues.delete(source);
+      if (queue.length > 0) this.#queues.set(source, queue);
       next.start();
     }
   }
@@ -159,9 +250,19 @@ export function defaultHashConcurrency(): number {
 /** The process-wide limiter used by hashPassword / verifyPassword. */
 export const hashLimiter = new HashLimiter({ concurrency: defaultHashConcurrency() });
 
-/** Set the process-wide limits (e.g. from config). `maxQueue` applies to verification only. */
-export function configureHashConcurrency(concurrency: number, options: { maxQueue?: number } = {}): void {
-  hashLimiter.configure({ concurrency, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}) });
+/**
+ * Set the process-wide limits (e.g. from config). The queue bounds apply to verification
+ * only (logins); hashing for new users waits, never refused. Omitted: unchanged.
+ */
+export function configureHashConcurrency(
+  concurrency: number | undefined,
+  options: { maxQueue?: number; maxQueuePerSource?: number } = {},
+): void {
+  hashLimiter.configure({
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+    ...(options.maxQueuePerSource !== undefined ? { maxQueuePerSource: options.maxQueuePerSource } : {}),
+  });
 }
 
 export function hashConcurrencyStats(): HashLimiterStats {

@@ -9,7 +9,7 @@ import { equalHexIgnoringCase } from './constant-time.js';
 import { InvalidAlgorithmError, PasswordHashError } from './errors.js';
 import { hashLimiter } from './limiter.js';
 import { generateSalt, passwordBytes, saltBytes } from './salt.js';
-import type { HashedPassword, StoredPassword } from './types.js';
+import type { HashedPassword, StoredPassword, VerifyOptions } from './types.js';
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -71,12 +71,12 @@ export async function verifyPbkdf2(
   algorithm: Pbkdf2Algorithm,
   candidate: string | Buffer,
   stored: StoredPassword,
-  signal?: AbortSignal,
+  options: VerifyOptions = {},
 ): Promise<boolean> {
   const p = params(algorithm);
   if (p === undefined) return false;
   const salt = saltBytes(stored.salt);
   const bytes = passwordBytes(candidate);
-  const computed = await hashLimiter.run(() => deriveHex(p, bytes, salt), { rejectWhenFull: true, ...(signal ? { signal } : {}) });
+  const computed = await hashLimiter.run(() => deriveHex(p, bytes, salt), { rejectWhenFull: true, ...options });
   return equalHexIgnoringCase(computed, stored.password_hash);
 }

@@ -13,3 +13,11 @@ export interface StoredPassword {
   /** Absent means the empty salt; `null` cannot be used with a prefix/suffix salt. */
   salt?: StoredSalt;
 }
+
+/** How a verification waits for its hashing slot. */
+export interface VerifyOptions {
+  /** Aborted when the caller stops waiting: a job still queued is dropped unrun. */
+  signal?: AbortSignal;
+  /** The client's address: queued verifications are served fairly by it, and bounded per address. */
+  source?: string;
+}

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import {
+  HashBusyError,
   hashPassword,
   parsePasswordHashAlgorithm,
   passwordHashAlgorithmField,
@@ -98,11 +99,10 @@ export class BuiltInDatabaseAuthenticator implements Authenticator {
       return unusable(err);
     }
     if (now !== undefined) return matched(now, user.is_superuser);
-    // bcrypt and pbkdf2 queue for a hashing slot: the abort signal lets a timeout remove the job.
-    return verifyPassword(this.algorithm, c.password, user, opts ? { signal: opts.signal } : {}).then(
-      (ok) => matched(ok, user.is_superuser),
-      unusable,
-    );
+    // bcrypt and pbkdf2 queue for a hashing slot, fairly by client address; the abort signal
+    // lets a timeout remove the job.
+    const wait = opts?.signal ? { signal: opts.signal, source: c.peerhost } : { source: c.peerhost };
+    return verifyPassword(this.algorithm, c.password, user, wait).then((ok) => matched(ok, user.is_superuser), unusable);
   }
 
   /** Bootstrap file (§6.4): imported at create, existing different users count as failed. */
@@ -129,8 +129,13 @@ function matched(ok: boolean, isSuperuser: boolean): AuthnResult {
   return ok ? { outcome: 'allow', isSuperuser } : { outcome: 'deny', reason: 'bad_username_or_password', detail: 'password does not match' };
 }
 
-/** A stored hash the algorithm cannot read is not this client's fault: ignore, as EMQX. */
+/**
+ * A full hashing queue (this address's, or the whole) refuses the client at once as
+ * `server_busy` (CONNACK 0x89, v3 code 3): it may retry later. A stored hash the algorithm
+ * cannot read is not this client's fault: ignore, as EMQX.
+ */
 function unusable(err: unknown): AuthnResult {
+  if (err instanceof HashBusyError) return { outcome: 'deny', reason: 'server_busy', detail: err.message };
   if (err instanceof PasswordHashError) return { outcome: 'ignore', detail: `stored password unusable: ${err.code}` };
   throw err;
 }
