@@ -7,7 +7,8 @@ import { LISTENER_TYPES, StompGateway, type GatehouseConfig, type StompGatewayCo
 import { fillDefaults } from './config/defaults.js';
 import { createLogger } from './logging/index.js';
 import { MqttBroker } from './broker/broker.js';
-import { MqttFront, type MqttFrontSettings } from './broker/front.js';
+import { AccessService } from './access/service.js';
+import type { CertificateFields, MqttIdentitySettings } from './access/types.js';
 import type { AuthenticationService } from './authn/types.js';
 import { AuthnService } from './authn/service.js';
 import { configureHashConcurrency } from './authn/password/index.js';
@@ -20,6 +21,7 @@ import type { ListenerSpec } from '../listeners/types.js';
 import { createStompFront, stompListenerSpecs } from '../gateways/stomp/index.js';
 import { prepareTransportSecurity, type TransportSecurity } from '../listeners/steps.js';
 import { CrlCache } from '../listeners/crl-cache.js';
+import { identityValueProblem, peerCertAs, peerCertAsProblem } from '../listeners/identity/index.js';
 import { startApi, type ApiServer } from './api/index.js';
 
 export interface GatewaySettings {
@@ -36,6 +38,8 @@ export interface GatehouseNode {
   /** Live gateway settings: the API replaces them and new connections use them. */
   readonly gateways: GatewaySettings;
   readonly authn: AuthnService;
+  /** The one access path of every protocol: admission, refusals, authorization, expiry. */
+  readonly access: AccessService;
   /** Listener TLS settings and Proxy Protocol refusal counts. */
   readonly transport: TransportSecurity;
   /** The management API (dashboard.listeners.http/https), when enabled. */
@@ -101,19 +105,18 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const authn: AuthenticationService = opts.authn ?? authnService;
   const authz: AuthorizationService = allowAllButSys;
   const maxPacketSize = parseByteSize(config.mqtt.max_packet_size);
-  const frontSettings: MqttFrontSettings = {
-    maxPacketSize,
+  const identity: MqttIdentitySettings = {
     peerCertAsUsername: config.mqtt.peer_cert_as_username,
     peerCertAsClientid: config.mqtt.peer_cert_as_clientid,
     useUsernameAsClientid: config.mqtt.use_username_as_clientid,
     maxClientidLen: config.mqtt.max_clientid_len,
   };
-  const front = new MqttFront({ logger, authn: () => authn, settings: () => frontSettings });
+  // Admission checks (banned list, flapping, login throttling: issue 15) run before authentication.
+  const access = new AccessService({ logger, authn: () => authn, authz: () => authz, certificates: certificateFields, mqtt: () => identity, checks: [] });
   const broker = await MqttBroker.create({
     logger,
-    front,
+    access,
     connectTimeoutMs: parseDuration(config.mqtt.idle_timeout),
-    authz: () => authz,
     maxPacketSize,
     maxClientIdLength: config.mqtt.max_clientid_len,
     maxTopicLevels: config.mqtt.max_topic_levels,
@@ -127,7 +130,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const stomp = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
   // Gateway settings are read per new connection, so an API change applies at once.
   const gateways: GatewaySettings = { stomp: config.gateway.stomp ?? fillDefaults(StompGateway, {} as StompGatewayConfig) };
-  const stompFront = createStompFront({ logger, broker, authn: () => authn, authz: () => authz, settings: () => gateways.stomp });
+  const stompFront = createStompFront({ logger, broker, access, settings: () => gateways.stomp });
   const listeners = new ListenerManager({
     logger,
     handlers: { mqtt: broker.attach, stomp: stompFront },
@@ -143,6 +146,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     listeners,
     store,
     authn: authnService,
+    access,
     gateways,
     transport,
     address(id) {
@@ -214,3 +218,19 @@ function warnIfOpen(logger: Logger, spec: ListenerSpec, authn: AuthnService): vo
     );
   }
 }
+
+/**
+ * The certificate and PSK fields of src/access's identity rules (`peer_cert_as_*`,
+ * `${ClientInfo.cn}`), over the listeners' certificate identity (§11.3).
+ */
+const certificateFields: CertificateFields = {
+  value(meta, field) {
+    if (field === 'psk_identity') return meta.pskIdentity;
+    return field === 'disabled' || !meta.cert ? undefined : peerCertAs(field, meta.cert);
+  },
+  problem(meta, field, maxBytes) {
+    if (field === 'disabled') return undefined;
+    if (field === 'psk_identity') return meta.pskIdentity === undefined ? undefined : identityValueProblem(field, meta.pskIdentity, maxBytes);
+    return meta.cert ? peerCertAsProblem(field, meta.cert, maxBytes) : undefined;
+  },
+};
