@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../../src/transport/types.js';
 import type { AccessService } from '../../src/access/service.js';
 import { ClientSession } from '../../src/access/session.js';
-import type { AccessConnection, ClientinfoTemplates, DisconnectReason, Refusal } from '../../src/access/types.js';
+import type { AccessConnection, DisconnectReason, Refusal } from '../../src/access/connection.js';
+import type { ClientinfoTemplates } from '../../src/access/types.js';
 import type { AuthzAction } from '../../src/authz/types.js';
 import { hidesDollarTopics, topicFilterProblem, topicNameProblem } from './destination.js';
 import {

@@ -3,7 +3,8 @@ import type { ConnectionMeta } from '../transport/types.js';
 import type { ClientCredential } from '../authn/types.js';
 import { credentialFor } from '../authn/credential.js';
 import { Template } from '../authn/placeholders.js';
-import type { CertificateFields, ClientinfoOverride, ConnectRequest, MqttIdentitySettings, PeerCertField, Refusal } from './types.js';
+import type { Refusal } from './connection.js';
+import type { CertificateFields, ClientinfoOverride, ConnectRequest, MqttIdentitySettings, PeerCertField } from './types.js';
 
 /**
  * Who a connecting client is: the credential authentication sees (EMQX's ClientInfo), built

@@ -7,18 +7,8 @@ import { KeyedMetrics } from '../metrics/counters.js';
 import { ClientSession } from './session.js';
 import { identify } from './identity.js';
 import { mountFilter } from './mountpoint.js';
-import type {
-  AccessConnection,
-  AccessObserver,
-  Admission,
-  AdmissionCheck,
-  CertificateFields,
-  ConnectRequest,
-  DisconnectReason,
-  MqttIdentitySettings,
-  Refusal,
-  RefusalReason,
-} from './types.js';
+import type { AccessConnection, DisconnectReason, Refusal, RefusalReason } from './connection.js';
+import type { AccessObserver, Admission, AdmissionCheck, CertificateFields, ConnectRequest, MqttIdentitySettings } from './types.js';
 
 export interface AccessServiceDeps {
   logger: Logger;

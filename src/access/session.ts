@@ -1,7 +1,7 @@
 import type { ConnectionMeta } from '../transport/types.js';
 import type { AuthnDecision } from '../authn/types.js';
 import type { AuthzClient } from '../authz/types.js';
-import type { AccessConnection } from './types.js';
+import type { AccessConnection } from './connection.js';
 
 /**
  * An admitted client, for the connection's lifetime: what authentication decided, the client

@@ -3,7 +3,7 @@ import mqttPacket from 'mqtt-packet';
 import type { ConnectionMeta } from '../transport/types.js';
 import { looksLikeProxyHeader, mayStillBeProxyHeader, startsLike } from '../../listeners/proxy-protocol.js';
 import type { AccessService } from '../access/service.js';
-import type { DisconnectReason, Refusal } from '../access/types.js';
+import type { DisconnectReason, Refusal } from '../access/connection.js';
 import { connackReasonCode, disconnectReasonCode, v3ReturnCode } from './reason-codes.js';
 
 export interface MqttFrontDeps {

@@ -1,4 +1,4 @@
-import type { DisconnectReason, Refusal, RefusalReason } from '../access/types.js';
+import type { DisconnectReason, Refusal, RefusalReason } from '../access/connection.js';
 
 /** MQTT 5 CONNACK reason codes for the access service's refusal reasons (emqx5-auth.md §1.2). */
 const V5: Record<RefusalReason, number> = {
