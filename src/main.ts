@@ -8,7 +8,7 @@ import { fillDefaults } from './config/defaults.js';
 import { createLogger } from './logging/index.js';
 import { MqttBroker } from './broker/broker.js';
 import { AccessService } from './access/service.js';
-import type { CertificateFields, MqttIdentitySettings } from './access/types.js';
+import type { AdmissionCheck, CertificateFields, MqttIdentitySettings } from './access/types.js';
 import type { AuthenticationService } from './authn/types.js';
 import { AuthnService } from './authn/service.js';
 import { configureHashConcurrency } from './authn/password/index.js';
@@ -56,6 +56,8 @@ export interface StartOptions {
   baseDir?: string;
   /** Replaces the authentication service (tests that record what authentication sees). */
   authn?: AuthenticationService;
+  /** Admission checks run before authentication (issue 15 builds the real ones; tests add their own). */
+  admissionChecks?: readonly AdmissionCheck[];
   /** Generate the TEST-ONLY development certificates into `<baseDir>/certs` when absent (`npm start`). */
   devCertificates?: boolean;
 }
@@ -112,7 +114,8 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     maxClientidLen: config.mqtt.max_clientid_len,
   };
   // Admission checks (banned list, flapping, login throttling: issue 15) run before authentication.
-  const access = new AccessService({ logger, authn: () => authn, authz: () => authz, certificates: certificateFields, mqtt: () => identity, checks: [] });
+  const checks: readonly AdmissionCheck[] = opts.admissionChecks ?? [];
+  const access = new AccessService({ logger, authn: () => authn, authz: () => authz, certificates: certificateFields, mqtt: () => identity, checks });
   const broker = await MqttBroker.create({
     logger,
     access,

@@ -31,7 +31,7 @@ export interface Refusal {
 export type DisconnectReason =
   /** `expireAt` of the authentication decision passed (JWT `exp`, §3.5). */
   | 'authentication_expired'
-  /** A banned-list entry matches the connected client (issue 15; MQTT 5 DISCONNECT 0x8A). */
+  /** A banned-list entry matches the connected client (issue 15; MQTT 5 DISCONNECT 0x98, 0x8A being CONNACK-only). */
   | 'banned'
   /** An operator asked (API kick; MQTT 5 DISCONNECT 0x98). */
   | 'administrative_action';

@@ -322,7 +322,8 @@ export class MqttBroker {
     const session = client[CONNECTION]?.session;
     if (!session || client.closed || client.conn.destroyed) return;
     this.opts.access.connected(session);
-    client.conn.once('close', this.onStreamClose);
+    // `on`, not `once`: a stream closes once, and `once` would wrap the listener per connection.
+    client.conn.on('close', this.onStreamClose);
   }
 
   private onPublish(client: GatehouseClient | null, packet: PublishPacket, done: (err?: Error | null) => void): void {

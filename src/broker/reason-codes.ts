@@ -41,11 +41,17 @@ export function connackReasonCode(reason: RefusalReason, placeholder?: Refusal['
   return V5[reason];
 }
 
-/** MQTT 5 DISCONNECT reason codes for the node ending a connection (§3.14.2.1). */
+/**
+ * MQTT 5 DISCONNECT reason codes for the node ending a connection. Only the codes of MQTT 5.0
+ * §3.14.2.1 (Table 3-10) may be sent: 0x8A (Banned) is a CONNACK code only, and a strict client
+ * (mqtt-packet's parser, so mqtt.js and Gatehouse itself) treats a DISCONNECT 0x8A as a Protocol
+ * Error; a connected client that gets banned is told 0x98 (Administrative action), as an
+ * operator's kick is.
+ */
 const DISCONNECT: Record<DisconnectReason, number> = {
-  // emqx5-auth.md §1 (`expire_at`): a forced DISCONNECT 0x87 (Not authorized).
+  // emqx5-auth.md §1.1 step 7 (`expire_at`): a forced DISCONNECT 0x87 (Not authorized).
   authentication_expired: 0x87,
-  banned: 0x8a,
+  banned: 0x98,
   administrative_action: 0x98,
 };
 
