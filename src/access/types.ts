@@ -52,8 +52,11 @@ export interface ClientinfoTemplates {
  */
 export type Admission = ClientSession | Refusal | undefined;
 
-/** What an admission check sees: who connects, where, from where, before any password is looked at. */
-export type AdmissionRequest = Readonly<Pick<ClientCredential, 'listener' | 'protocol' | 'peerhost' | 'clientid' | 'username'>>;
+/**
+ * What an admission check sees: who connects, where, from where, before any password is looked
+ * at. (It is the credential itself, typed down: nothing is built per connect for the checks.)
+ */
+export type AdmissionRequest = Readonly<Pick<ClientCredential, 'listener' | 'protocol' | 'zone' | 'peerhost' | 'clientid' | 'username'>>;
 
 /**
  * A check every connection passes before authentication, for every protocol (issue 15: the

@@ -21,6 +21,7 @@ import { Outbound, type Deliver, type OutboundOptions, type Subscriber, type Sub
  * - `client.conn.client`, which aedes sets, to find the client from its stream's 'close';
  * - `client.deliver0` / `client.deliverQoS`, replaced on a client's first SUBSCRIBE to bound
  *   its outbound data (outbound.ts decides, this file installs);
+ * - `client._disconnected`, set before a ban disconnects the client, so its will is not published;
  * - `aedes.clients`, the map of connected clients by id;
  * - the hooks `preConnect`, `authenticate`, `authorizePublish`, `authorizeSubscribe`,
  *   `authorizeForward` and the events `clientReady`, `connectionError`, `clientError`.
@@ -45,6 +46,8 @@ type GatehouseClient = Client & {
   /** The delivery functions aedes calls for each message to this client (lib/client.js). */
   deliver0: Deliver;
   deliverQoS: Deliver;
+  /** Set by a DISCONNECT from the client: the will is deleted, not published, on close (lib/client.js). */
+  _disconnected: boolean;
 };
 
 /**
@@ -78,8 +81,13 @@ class MqttConnection implements AccessConnection {
     return this.front.refuseConnect(this.client.conn as Duplex, this.version, refusal);
   }
 
-  /** MQTT 5: DISCONNECT with the reason's code, then close; 3.1/3.1.1: close [MQTT-3.14.0-1]. */
+  /**
+   * MQTT 5: DISCONNECT with the reason's code, then close; 3.1/3.1.1: close [MQTT-3.14.0-1].
+   * A banned client's will is not published (emqx5-auth.md §13.4): aedes then deletes it as
+   * after a normal DISCONNECT (`_disconnected`, an internal).
+   */
   disconnect(reason: DisconnectReason): void {
+    if (reason === 'banned') this.client._disconnected = true;
     this.client.disconnect({ reasonCode: this.front.disconnectCode(reason) });
   }
 }

@@ -9,7 +9,7 @@ import type { AdmissionCheck, AdmissionRequest, AccessObserver } from '../../src
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../../src/authn/types.js';
 import { allowAllButSys, type AuthorizationService } from '../../src/authz/types.js';
 import type { ConnectionMeta } from '../../src/transport/types.js';
-import { connect, connackCode, endClient, startTestNode, type TestNode } from '../helpers/node.js';
+import { connect, connackCode, endClient, startTestNode, subscribe, type TestNode } from '../helpers/node.js';
 import { RawStomp, h } from '../stomp/raw-client.js';
 import { startApiNode } from '../api/helpers.js';
 import { withTimeout } from '../stomp/clients.js';
@@ -34,8 +34,8 @@ class TestCheck implements AdmissionCheck {
   readonly seen: AdmissionRequest[] = [];
   check(request: AdmissionRequest): Refusal | undefined {
     // What a check may read (the credential it is given carries more, never to be kept).
-    const { listener, protocol, peerhost, clientid, username } = request;
-    this.seen.push({ listener, protocol, peerhost, clientid, username });
+    const { listener, protocol, zone, peerhost, clientid, username } = request;
+    this.seen.push({ listener, protocol, zone, peerhost, clientid, username });
     if (request.clientid === 'banned-dev' || request.username === 'banned-user') return { reason: 'banned', detail: 'test entry' };
     if (request.clientid === 'busy-dev') return { reason: 'server_busy', detail: 'test queue full' };
     return undefined;
@@ -97,7 +97,7 @@ describe('access service on a node: admission checks, observers, disconnecting c
     assert.equal(t.node.access.refusals.of('tcp:default').get('banned'), 1);
     assert.equal(t.node.access.refusals.of('ws:default').get('banned'), 1);
     const seen = check.seen.find((r) => r.username === 'banned-user' && r.protocol === 'mqtt');
-    assert.deepEqual(seen, { listener: 'tcp:default', protocol: 'mqtt', peerhost: '127.0.0.1', clientid: 'dev-5', username: 'banned-user' });
+    assert.deepEqual(seen, { listener: 'tcp:default', protocol: 'mqtt', zone: 'default', peerhost: '127.0.0.1', clientid: 'dev-5', username: 'banned-user' });
   });
 
   test('server_busy: CONNACK 0x89 on MQTT 5, return code 3 on 3.1.1', async () => {
@@ -169,6 +169,23 @@ describe('access service on a node: admission checks, observers, disconnecting c
     const closedKeep = closed(keep);
     assert.equal(t.node.access.disconnectClient('keep', 'administrative_action'), 1);
     await withTimeout(closedKeep, 2000, 'keep closed');
+  });
+
+  test('a client disconnected as banned leaves no will (emqx5-auth.md §13.4); an administrative kick publishes it', async () => {
+    const watcher = await connect(t.url(), { protocolVersion: 5, clientId: 'will-watcher', username: 'alice', password: 'a-pass' });
+    await subscribe(watcher, 'will/#', 0);
+    const wills: string[] = [];
+    watcher.on('message', (topic) => wills.push(topic));
+    const will = (name: string) => ({ topic: `will/${name}`, payload: Buffer.from('gone'), qos: 0 as const, retain: false });
+    await connect(t.url(), { protocolVersion: 5, clientId: 'will-banned', username: 'alice', password: 'a-pass', will: will('banned') });
+    await connect(t.url(), { protocolVersion: 5, clientId: 'will-kicked', username: 'alice', password: 'a-pass', will: will('kicked') });
+    await until(() => t.node.broker.session('will-kicked') !== undefined && t.node.access.connectedCount >= 3, 'will clients connected');
+    assert.equal(t.node.access.disconnectClient('will-banned', 'banned'), 1);
+    assert.equal(t.node.access.disconnectClient('will-kicked', 'administrative_action'), 1);
+    await until(() => wills.includes('will/kicked'), 'the kicked client\'s will');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(wills, ['will/kicked']);
+    await endClient(watcher);
   });
 });
 
