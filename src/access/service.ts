@@ -4,7 +4,7 @@ import type { AuthenticationService, AuthnDecision, ClientCredential } from '../
 import { renderMountpoint } from '../authn/mountpoint.js';
 import { allowAllButSys, type AuthorizationService, type AuthzAction, type AuthzClient, type AuthzDecision, type AuthzRequest } from '../authz/types.js';
 import { KeyedMetrics } from '../metrics/counters.js';
-import { ClientSession } from './session.js';
+import { ClientSession, ConnectedClients } from './session.js';
 import { identify } from './identity.js';
 import { mountFilter } from './mountpoint.js';
 import type { AccessConnection, DisconnectReason, Refusal, RefusalReason } from './connection.js';
@@ -62,7 +62,7 @@ export class AccessService {
   private readonly checks: readonly AdmissionCheck[];
   private readonly observers: AccessObserver[] = [];
   /** Connected clients of every protocol, for expiry and for disconnecting by id or predicate. */
-  private readonly clients = new Set<ClientSession>();
+  private readonly clients = new ConnectedClients();
   readonly refusals = new KeyedMetrics<RefusalCounter>(REFUSAL_COUNTERS);
   readonly denials = new KeyedMetrics<AuthzAction>(DENIAL_COUNTERS);
 
@@ -107,7 +107,7 @@ export class AccessService {
     if (expireAt === undefined) return;
     const timer = setTimeout(() => {
       session.expiry = undefined;
-      if (!this.clients.has(session)) return;
+      if (!session.listed) return;
       this.deps.logger.info({ listener: session.meta.listenerId, clientid: session.authz.clientid }, 'authentication expired: disconnecting');
       session.connection.disconnect('authentication_expired');
     }, Math.min(Math.max(0, expireAt - Date.now()), MAX_TIMER_MS));
@@ -134,7 +134,7 @@ export class AccessService {
    */
   disconnectWhere(match: (client: AuthzClient) => boolean, reason: DisconnectReason): number {
     let count = 0;
-    for (const session of [...this.clients]) {
+    for (const session of this.clients.snapshot()) {
       if (!match(session.authz)) continue;
       this.deps.logger.info({ listener: session.meta.listenerId, clientid: session.authz.clientid, reason }, 'disconnecting client');
       // It stays registered until its front reports the close (`disconnected`).
