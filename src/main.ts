@@ -11,7 +11,9 @@ import { overrideFilePath } from './config/overrides.js';
 import { createLogger } from './logging/index.js';
 import { SecretFields } from './secrets.js';
 import { MqttBroker } from './broker/broker.js';
-import { MqttFront, type MqttFrontSettings } from './broker/front.js';
+import { AccessService } from './access/service.js';
+import { transportCertificateFields } from './access/certificates.js';
+import type { AdmissionCheck, MqttIdentitySettings } from './access/types.js';
 import type { AuthenticationService } from './authn/types.js';
 import { AuthnService } from './authn/service.js';
 import { AuthenticatorRegistry } from './authn/registry.js';
@@ -69,6 +71,8 @@ export interface StartOptions {
   baseDir?: string;
   /** Replaces the authentication service (tests that record what authentication sees). */
   authn?: AuthenticationService;
+  /** Admission checks run before authentication (tests add their own). */
+  admissionChecks?: readonly AdmissionCheck[];
   /** The authenticator types (default: this build's, `authenticatorRegistry()`). */
   authenticators?: AuthenticatorRegistry;
   /**
@@ -133,19 +137,19 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const authn: AuthenticationService = opts.authn ?? authnService;
   const authz: AuthorizationService = allowAllButSys;
   const maxPacketSize = parseByteSize(config.mqtt.max_packet_size);
-  const frontSettings: MqttFrontSettings = {
-    maxPacketSize,
+  const identity: MqttIdentitySettings = {
     peerCertAsUsername: config.mqtt.peer_cert_as_username,
     peerCertAsClientid: config.mqtt.peer_cert_as_clientid,
     useUsernameAsClientid: config.mqtt.use_username_as_clientid,
     maxClientidLen: config.mqtt.max_clientid_len,
   };
-  const front = new MqttFront({ logger, authn: () => authn, settings: () => frontSettings });
+  // Admission checks (banned list, flapping, login throttling: issue 15) run before authentication.
+  const checks: readonly AdmissionCheck[] = opts.admissionChecks ?? [];
+  const access = new AccessService({ logger, authn: () => authn, authz: () => authz, certificates: transportCertificateFields, mqtt: () => identity, checks });
   const broker = await MqttBroker.create({
     logger,
-    front,
+    access,
     connectTimeoutMs: parseDuration(config.mqtt.idle_timeout),
-    authz: () => authz,
     maxPacketSize,
     maxClientIdLength: config.mqtt.max_clientid_len,
     maxTopicLevels: config.mqtt.max_topic_levels,
@@ -159,7 +163,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   const stomp = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
   // Gateway settings are read per new connection, so an API change applies at once.
   const gateways: GatewaySettings = { stomp: config.gateway.stomp ?? fillDefaults(StompGateway, {} as StompGatewayConfig) };
-  const stompFront = createStompFront({ logger, broker, authn: () => authn, authz: () => authz, settings: () => gateways.stomp });
+  const stompFront = createStompFront({ logger, broker, access, settings: () => gateways.stomp });
   const listeners = new ListenerManager({
     logger,
     handlers: { mqtt: broker.attach, stomp: stompFront },
@@ -202,6 +206,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     listeners,
     store,
     authn: authnService,
+    access,
     authenticators,
     secrets,
     gateways,

@@ -2,11 +2,11 @@ import type { Duplex } from 'node:stream';
 import type { PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../../src/transport/types.js';
-import type { AuthenticationService, AuthnDecision } from '../../src/authn/types.js';
-import { credentialFor } from '../../src/authn/credential.js';
-import type { AuthorizationService, AuthzAction, AuthzClient, AuthzDecision } from '../../src/authz/types.js';
-import { certPlaceholderProblem, identityFromConnect, type ClientinfoOverride } from './clientinfo.js';
-import { renderMountpoint } from '../../src/authn/mountpoint.js';
+import type { AccessService } from '../../src/access/service.js';
+import { ClientSession } from '../../src/access/session.js';
+import type { AccessConnection, DisconnectReason, Refusal } from '../../src/access/connection.js';
+import type { ClientinfoTemplates } from '../../src/access/types.js';
+import type { AuthzAction } from '../../src/authz/types.js';
 import { hidesDollarTopics, topicFilterProblem, topicNameProblem } from './destination.js';
 import {
   StompDecoder,
@@ -22,10 +22,11 @@ import {
 } from './frame.js';
 
 /**
- * One STOMP connection (reference §12): CONNECT and authentication, then SEND / SUBSCRIBE /
- * UNSUBSCRIBE / ACK / NACK / BEGIN / COMMIT / ABORT / DISCONNECT against the broker's topics.
- * Frames are handled strictly in arrival order, one at a time, even when a step waits
- * (authentication, authorization, the broker).
+ * One STOMP connection (reference §12): CONNECT, then SEND / SUBSCRIBE / UNSUBSCRIBE / ACK /
+ * NACK / BEGIN / COMMIT / ABORT / DISCONNECT against the broker's topics. Frames are handled
+ * strictly in arrival order, one at a time, even when a step waits (admission, authorization,
+ * the broker). Who gets in, the mountpoint, authorization and expiry are the access service's
+ * (src/access); the channel keeps STOMP's own: frames, versions, heart-beats, ERROR answers.
  */
 
 /** Called by the broker for each message matching a subscription; `done` lets it go on. */
@@ -46,14 +47,14 @@ export interface StompChannelSettings {
   idleTimeoutMs: number;
   /** Mountpoint template: the listener's when set, else the gateway's. */
   mountpoint: string;
-  clientinfoOverride: ClientinfoOverride;
+  /** `clientinfo_override` with the gateway's defaults filled in (§12.2). */
+  clientinfo: ClientinfoTemplates;
 }
 
 export interface StompChannelDeps {
   logger: Logger;
   bus: StompBus;
-  authn: AuthenticationService;
-  authz: () => AuthorizationService;
+  access: AccessService;
 }
 
 export type AckMode = 'auto' | 'client' | 'client-individual';
@@ -98,14 +99,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type State = 'idle' | 'connecting' | 'connected' | 'closed';
 
-export class StompChannel {
+export class StompChannel implements AccessConnection {
   private state: State = 'idle';
   private readonly decoder: StompDecoder;
   private version: StompVersion = '1.0';
   private readonly queue: QueueItem[] = [];
   private pumping = false;
   private paused = false;
-  private client: AuthzClient | undefined;
+  /** The access service's session, once admitted. */
+  private session: ClientSession | undefined;
   private mountpoint = '';
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly transactions = new Map<string, Transaction>();
@@ -114,7 +116,6 @@ export class StompChannel {
   private dropped = 0;
   private receivedSinceCheck = false;
   private idleTimer: NodeJS.Timeout | undefined;
-  private expireTimer: NodeJS.Timeout | undefined;
   private incomingTimer: NodeJS.Timeout | undefined;
   private outgoingTimer: NodeJS.Timeout | undefined;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
@@ -130,8 +131,13 @@ export class StompChannel {
   }
 
   /** A getter, so checks after an await are not narrowed away by the compiler. */
-  private get closed(): boolean {
+  get closed(): boolean {
     return this.state === 'closed';
+  }
+
+  /** The client id once admitted, for log lines. */
+  private get clientid(): string | undefined {
+    return this.session?.authz.clientid;
   }
 
   start(): void {
@@ -140,11 +146,8 @@ export class StompChannel {
     this.stream.once('close', this.onClose);
     this.idleTimer = setTimeout(() => {
       if (this.state !== 'idle' && this.state !== 'connecting') return;
-      // Logged as the listener's other refusals are (one line, `connection refused`).
-      this.deps.logger.info(
-        { listener: this.meta.listenerId, peer: `${this.meta.peerhost}:${this.meta.peerport}`, reason: 'no CONNECT within idle_timeout' },
-        'connection refused',
-      );
+      // Logged and counted as every other refusal is (one line, `connection refused`).
+      this.deps.access.refusedByFront(this.meta, 'no CONNECT within idle_timeout');
       this.close(undefined);
     }, Math.min(this.settings.idleTimeoutMs, MAX_TIMER_MS));
   }
@@ -190,7 +193,7 @@ export class StompChannel {
         }
       }
     } catch (err) {
-      this.deps.logger.error({ listener: this.meta.listenerId, clientid: this.client?.clientid, err: (err as Error).message }, 'stomp channel failed');
+      this.deps.logger.error({ listener: this.meta.listenerId, clientid: this.clientid, err: (err as Error).message }, 'stomp channel failed');
       this.fail('Internal error');
     } finally {
       this.pumping = false;
@@ -271,91 +274,48 @@ export class StompChannel {
       this.refuseLogin('malformed heart-beat header', 'malformed heart-beat header');
       return;
     }
-
-    const certProblem = certPlaceholderProblem(this.settings.clientinfoOverride, this.meta);
-    if (certProblem) {
-      this.refuseLogin('bad_username_or_password', certProblem);
-      return;
-    }
-    const identity = identityFromConnect(this.settings.clientinfoOverride, { header: (name) => header(frame, name), meta: this.meta });
-    const meta = this.meta;
-    const credential = credentialFor(meta, {
-      protocol: 'stomp',
-      clientid: identity.clientid,
-      username: identity.username,
-      password: identity.password,
+    // The username, password and client id come from the clientinfo_override templates over
+    // the frame's headers (`${Packet.headers.<name>}`); a refusal comes back through `refuse`.
+    const admission = await this.deps.access.admit(this, this.meta, {
+      clientid: '',
       mountpoint: this.settings.mountpoint,
+      clientinfo: { templates: this.settings.clientinfo, packet: (path) => (path.startsWith(HEADERS) ? header(frame, path.slice(HEADERS.length)) : undefined) },
     });
-
-    let decision: AuthnDecision;
-    try {
-      decision = await this.deps.authn.authenticate(credential);
-    } catch (err) {
-      // The service failing is a refusal, never a way in.
-      this.deps.logger.error({ listener: meta.listenerId, err: (err as Error).message }, 'authentication service failed');
-      decision = { allowed: false, reason: 'server_unavailable' };
-    }
-    if (this.closed) return;
-    const who = { clientid: credential.clientid, username: credential.username };
-    if (!decision.allowed) {
-      this.deps.logger.info(
-        {
-          listener: meta.listenerId,
-          peer: `${meta.peerhost}:${meta.peerport}`,
-          ...who,
-          chain: decision.chain,
-          authenticator: decision.authenticator,
-          reason: decision.reason,
-          ...(decision.detail ? { detail: decision.detail } : {}),
-          ...(decision.steps ? { steps: decision.steps } : {}),
-        },
-        'connection refused',
-      );
-      this.sendError(`Login Failed: ${decision.reason}`);
-      this.close(undefined);
-      return;
-    }
-
-    const clientAttrs = { ...credential.client_attrs, ...(decision.clientAttrs ?? {}) };
-    const mount = renderMountpoint(this.settings.mountpoint, { ...credential, client_attrs: clientAttrs });
-    if (!mount.ok) {
-      this.refuseLogin('bad_mountpoint', mount.reason, who);
-      return;
-    }
-    this.mountpoint = mount.mountpoint;
-    this.client = {
-      clientid: credential.clientid,
-      ...(credential.username !== undefined ? { username: credential.username } : {}),
-      peerhost: meta.peerhost,
-      listener: meta.listenerId,
-      protocol: 'stomp',
-      mountpoint: this.mountpoint,
-      isSuperuser: decision.isSuperuser,
-      ...(decision.acl ? { acl: decision.acl } : {}),
-      ...(credential.cert_common_name !== undefined ? { cert_common_name: credential.cert_common_name } : {}),
-      ...(credential.cert_subject !== undefined ? { cert_subject: credential.cert_subject } : {}),
-      client_attrs: clientAttrs,
-    };
+    if (!(admission instanceof ClientSession) || this.closed) return;
+    this.session = admission;
+    this.mountpoint = admission.mountpoint;
     this.state = 'connected';
     this.version = version;
     clearTimeout(this.idleTimer);
     const [cx, cy] = beats;
     this.send({ command: 'CONNECTED', headers: [['version', version], ['heart-beat', `${cy},${cx}`]], body: Buffer.alloc(0) });
     this.startHeartbeats(cx, cy);
-    if (decision.expireAt !== undefined) {
-      const delay = Math.max(0, decision.expireAt - Date.now());
-      this.expireTimer = setTimeout(() => this.close('authentication expired'), Math.min(delay, MAX_TIMER_MS));
-    }
-    this.deps.logger.debug({ listener: meta.listenerId, ...who, version }, 'stomp client connected');
+    this.deps.access.connected(admission);
+    this.deps.logger.debug({ listener: this.meta.listenerId, clientid: admission.authz.clientid, username: admission.authz.username, version }, 'stomp client connected');
   }
 
-  private refuseLogin(reason: string, logReason: string, who: Record<string, unknown> = {}): void {
-    this.deps.logger.info(
-      { listener: this.meta.listenerId, peer: `${this.meta.peerhost}:${this.meta.peerport}`, ...who, reason: logReason },
-      'connection refused',
-    );
-    this.sendError(`Login Failed: ${reason}`);
+  /** A STOMP-level refusal before admission (version, heart-beat): ERROR, close, one log line. */
+  private refuseLogin(message: string, logReason: string): void {
+    this.deps.access.refusedByFront(this.meta, logReason);
+    this.sendError(`Login Failed: ${message}`);
     this.close(undefined);
+  }
+
+  /** The access service refused the login: ERROR "Login Failed: <reason>", then close. */
+  refuse(refusal: Refusal): undefined {
+    this.sendError(`Login Failed: ${refusal.reason}`);
+    this.close(undefined);
+    return undefined;
+  }
+
+  /** The node ends the connection: an expired login closes (§1.1 step 7); a ban or an operator sends ERROR first. */
+  disconnect(reason: DisconnectReason): void {
+    if (reason === 'authentication_expired') {
+      this.close('authentication expired');
+      return;
+    }
+    this.sendError(`Disconnected: ${reason}`);
+    this.close(reason);
   }
 
   /**
@@ -394,8 +354,9 @@ export class StompChannel {
     const txName = header(frame, 'transaction');
     const tx = txName === undefined ? undefined : this.transaction(txName, receipt);
     if (tx === null) return;
-    if (!(await this.authorize('publish', destination, receipt))) return;
-    const packet = this.publishPacket(frame, destination);
+    const topic = await this.authorize('publish', destination, receipt);
+    if (topic === undefined) return;
+    const packet = this.publishPacket(frame, topic);
     if (tx) {
       if (!this.enqueue(tx, txName as string, frame.body.length, () => this.publish(packet, receipt), receipt)) return;
     } else if (!(await this.publish(packet, receipt))) {
@@ -404,10 +365,11 @@ export class StompChannel {
     this.receipt(receipt);
   }
 
-  private publishPacket(frame: StompFrame, destination: string): PublishPacket {
+  /** `topic` is the destination with the mountpoint applied. */
+  private publishPacket(frame: StompFrame, topic: string): PublishPacket {
     const packet: PublishPacket = {
       cmd: 'publish',
-      topic: this.mountpoint + destination,
+      topic,
       payload: frame.body,
       qos: 0,
       retain: false,
@@ -469,18 +431,19 @@ export class StompChannel {
         return;
       }
     }
-    if (!(await this.authorize('subscribe', filter, receipt))) return;
+    const mounted = await this.authorize('subscribe', filter, receipt);
+    if (mounted === undefined) return;
     const sub: Subscription = {
       id,
       filter,
-      mounted: this.mountpoint + filter,
+      mounted,
       ack: ack as AckMode,
       deliver: (packet, done) => {
         try {
           this.deliver(sub, packet);
         } catch (err) {
           // Runs inside the broker's dispatch: a failure here must stay with this connection.
-          this.deps.logger.error({ listener: this.meta.listenerId, clientid: this.client?.clientid, err: (err as Error).message }, 'stomp delivery failed');
+          this.deps.logger.error({ listener: this.meta.listenerId, clientid: this.clientid, err: (err as Error).message }, 'stomp delivery failed');
         }
         done();
       },
@@ -517,7 +480,7 @@ export class StompChannel {
     if (sub) {
       this.subscriptions.delete(sub.id);
       await this.deps.bus.unsubscribe(sub.mounted, sub.deliver).catch((err: Error) => {
-        this.deps.logger.warn({ listener: this.meta.listenerId, clientid: this.client?.clientid, err: err.message }, 'stomp unsubscribe failed');
+        this.deps.logger.warn({ listener: this.meta.listenerId, clientid: this.clientid, err: err.message }, 'stomp unsubscribe failed');
       });
     }
     this.receipt(receipt);
@@ -532,7 +495,7 @@ export class StompChannel {
     if (this.stream.writableLength > OUTGOING_HIGH_WATER) {
       this.dropped += 1;
       if (this.dropped === 1 || this.dropped % 1000 === 0) {
-        this.deps.logger.warn({ listener: this.meta.listenerId, clientid: this.client?.clientid, dropped: this.dropped }, 'stomp client reads too slowly: dropping messages');
+        this.deps.logger.warn({ listener: this.meta.listenerId, clientid: this.clientid, dropped: this.dropped }, 'stomp client reads too slowly: dropping messages');
       }
       return;
     }
@@ -634,32 +597,17 @@ export class StompChannel {
 
   // ---- authorization --------------------------------------------------------------------
 
-  /** §12.3: a denial is an ERROR naming the destination, then the connection closes. */
-  private async authorize(action: AuthzAction, topic: string, receipt: string | undefined): Promise<boolean> {
-    const client = this.client as AuthzClient;
-    let decision: AuthzDecision;
-    try {
-      decision = await this.deps.authz().authorize(client, { action, topic, qos: 0, retain: false });
-    } catch (err) {
-      this.deps.logger.error({ listener: this.meta.listenerId, err: (err as Error).message }, 'authorization service failed');
-      decision = { result: 'deny', from: 'error', reason: 'authorization failed' };
-    }
-    if (this.state === 'closed') return false;
-    if (decision.result === 'allow') return true;
-    this.deps.logger.info(
-      {
-        listener: this.meta.listenerId,
-        clientid: client.clientid,
-        username: client.username,
-        action,
-        topic,
-        from: decision.from,
-        reason: decision.reason,
-      },
-      'authorization denied',
-    );
+  /**
+   * §12.3: asks the access service (which logs and counts a denial); a denial is an ERROR
+   * naming the destination, then the connection closes. The topic with the mountpoint applied
+   * when allowed.
+   */
+  private async authorize(action: AuthzAction, topic: string, receipt: string | undefined): Promise<string | undefined> {
+    const verdict = await this.deps.access.authorize(this.session!, action, topic, 0, false);
+    if (this.state === 'closed') return undefined;
+    if (typeof verdict === 'string') return verdict;
     this.fail(`Insufficient permissions for ${topic}`, receipt, false);
-    return false;
+    return undefined;
   }
 
   // ---- output and closing ---------------------------------------------------------------
@@ -710,7 +658,7 @@ export class StompChannel {
     if (this.state === 'closed') return;
     if (log) {
       this.deps.logger.info(
-        { listener: this.meta.listenerId, peer: `${this.meta.peerhost}:${this.meta.peerport}`, clientid: this.client?.clientid, reason: message },
+        { listener: this.meta.listenerId, peer: `${this.meta.peerhost}:${this.meta.peerport}`, clientid: this.clientid, reason: message },
         'stomp connection closed on error',
       );
     }
@@ -723,7 +671,7 @@ export class StompChannel {
     if (this.state === 'closed') return;
     if (reason !== undefined) {
       this.deps.logger.info(
-        { listener: this.meta.listenerId, peer: `${this.meta.peerhost}:${this.meta.peerport}`, clientid: this.client?.clientid, reason },
+        { listener: this.meta.listenerId, peer: `${this.meta.peerhost}:${this.meta.peerport}`, clientid: this.clientid, reason },
         'stomp connection closed',
       );
     }
@@ -737,7 +685,7 @@ export class StompChannel {
     this.stream.off('data', this.onData);
     this.stream.off('close', this.onClose);
     clearTimeout(this.idleTimer);
-    clearTimeout(this.expireTimer);
+    if (this.session) this.deps.access.disconnected(this.session);
     clearInterval(this.incomingTimer);
     clearInterval(this.outgoingTimer);
     this.queue.length = 0;
@@ -754,6 +702,8 @@ export class StompChannel {
 }
 
 const EOL = Buffer.from('\n');
+/** `${Packet.headers.<name>}`: the CONNECT frame's first header of that name. */
+const HEADERS = 'headers.';
 
 function noop(): void {}
 

@@ -3,8 +3,8 @@ import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import { listenerSpec } from '../../src/transport/listener-spec.js';
 import type { ConnectionHandler, ConnectionMeta, ListenerSpec } from '../../src/transport/types.js';
-import type { AuthenticationService } from '../../src/authn/types.js';
-import type { AuthorizationService } from '../../src/authz/types.js';
+import type { AccessService } from '../../src/access/service.js';
+import type { ClientinfoTemplates } from '../../src/access/types.js';
 import type { MqttBroker } from '../../src/broker/broker.js';
 import { parseDuration } from '../../src/config/hocon/units.js';
 import { StompListeners, type StompGatewayConfig } from '../../src/config/schema.js';
@@ -12,16 +12,22 @@ import { StompChannel, type StompBus, type StompChannelSettings } from './channe
 
 /**
  * The STOMP gateway (reference §12): STOMP 1.0/1.1/1.2 clients on tcp, ssl and ws listeners,
- * sharing the MQTT broker's topics, authenticated by the listener's (or gateway's) chain and
- * authorized by the one service MQTT uses.
+ * sharing the MQTT broker's topics, admitted and authorized by the one access service MQTT
+ * uses (the listener's or the gateway's chain is chosen there).
  */
+
+/** EMQX's STOMP `clientinfo_override` defaults (§12.2): `login` and `passcode` headers, no client id (a random one). */
+export const STOMP_CLIENTINFO_DEFAULTS: Readonly<ClientinfoTemplates> = Object.freeze({
+  username: '${Packet.headers.login}',
+  password: '${Packet.headers.passcode}',
+  clientid: '',
+});
 
 export interface StompFrontDeps {
   logger: Logger;
   broker: MqttBroker;
-  /** The current authentication service (chains chosen by listener id and protocol inside). */
-  authn: () => AuthenticationService;
-  authz: () => AuthorizationService;
+  /** The one access path: admission, mountpoint, authorization, expiry. */
+  access: AccessService;
   /** The current gateway settings, read once per new connection. */
   settings: () => StompGatewayConfig;
 }
@@ -40,9 +46,13 @@ export function createStompFront(deps: StompFrontDeps): ConnectionHandler {
       idleTimeoutMs: parseDuration(cfg.idle_timeout),
       // §12.1: a listener's own mountpoint overrides the gateway's.
       mountpoint: meta.mountpoint !== '' ? meta.mountpoint : cfg.mountpoint,
-      clientinfoOverride: cfg.clientinfo_override,
+      clientinfo: {
+        username: cfg.clientinfo_override.username ?? STOMP_CLIENTINFO_DEFAULTS.username,
+        password: cfg.clientinfo_override.password ?? STOMP_CLIENTINFO_DEFAULTS.password,
+        clientid: cfg.clientinfo_override.clientid ?? STOMP_CLIENTINFO_DEFAULTS.clientid,
+      },
     };
-    new StompChannel(stream, meta, settings, { logger: deps.logger, bus, authn: deps.authn(), authz: deps.authz }).start();
+    new StompChannel(stream, meta, settings, { logger: deps.logger, bus, access: deps.access }).start();
   };
   // On plain tcp listeners with proxy_protocol the channel's first reads take the header;
   // the listener's phases before the channel (WebSocket upgrade) get the CONNECT deadline.
@@ -51,18 +61,11 @@ export function createStompFront(deps: StompFrontDeps): ConnectionHandler {
 
 /** The broker's topic space as the channel uses it. */
 function brokerBus(broker: MqttBroker): StompBus {
-  const aedes = broker.aedes;
   return {
     publish: (packet) => broker.publish(packet),
-    subscribe: (filter, deliver) =>
-      new Promise((resolve, reject) => aedes.subscribe(filter, deliver, (err?: unknown) => (err ? reject(toError(err)) : resolve()))),
-    unsubscribe: (filter, deliver) =>
-      new Promise((resolve, reject) => aedes.unsubscribe(filter, deliver, (err?: unknown) => (err ? reject(toError(err)) : resolve()))),
+    subscribe: (filter, deliver) => broker.subscribe(filter, deliver),
+    unsubscribe: (filter, deliver) => broker.unsubscribe(filter, deliver),
   };
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 const STOMP_TRANSPORTS = ['tcp', 'ssl', 'ws'] as const;

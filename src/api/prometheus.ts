@@ -83,6 +83,27 @@ export class ApiMetrics {
         for (const r of node.broker.protocolErrorCounts()) this.inc({ listener: r.listener }, r.count);
       },
     });
+    const access = node.access;
+    new Counter({
+      name: 'gatehouse_connection_refusals_total',
+      help: 'connections refused on the access path, by listener and reason (the refusal reasons; protocol: refused by the protocol front before admission)',
+      labelNames: ['listener', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of access.refusalCounts()) this.inc({ listener: r.listener, reason: r.reason }, r.count);
+      },
+    });
+    new Counter({
+      name: 'gatehouse_authorization_denials_total',
+      help: 'publishes and subscriptions denied by authorization, by listener and action (MQTT and STOMP)',
+      labelNames: ['listener', 'action'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of access.denialCounts()) this.inc({ listener: d.listener, action: d.action }, d.count);
+      },
+    });
     const outbound = node.broker.outbound?.counters;
     const outboundCounter = (name: string, help: string, metric: OutboundMetric): void => {
       new Counter({

@@ -1,13 +1,19 @@
 import type { ClientCredential } from './types.js';
 
 /**
- * Placeholders (§5): `${name}` in backend templates. A compiled template yields
- * the values of its placeholders as parameters; backends bind them (SQL `?`/`$n`,
- * Redis arguments, Mongo filter values, URL-encoded components) and never splice
- * them into query text.
+ * Placeholders (§5): `${name}` in templates, the one engine of the node. A compiled template
+ * yields the values of its placeholders as parameters; backends bind them (SQL `?`/`$n`,
+ * Redis arguments, Mongo filter values, URL-encoded components) and never splice them into
+ * query text. Mountpoints (`mountpoint.ts`) and the gateways' `clientinfo_override` templates
+ * (`${Packet.headers.X}`, `${ClientInfo.*}`, §12.2; src/access/identity.ts) are rendered by it too.
  */
 
-export type PlaceholderContext = 'authn' | 'jwt_claims' | 'acl_topic' | 'mountpoint';
+/**
+ * Where a template is used, which decides the placeholders it may hold. `clientinfo` (a
+ * gateway's `clientinfo_override`) takes any name: its values come from a lookup the gateway
+ * and the access service supply (`renderOptional`), and a name they do not know has no value.
+ */
+export type PlaceholderContext = 'authn' | 'jwt_claims' | 'acl_topic' | 'mountpoint' | 'clientinfo';
 
 const AUTHN = [
   'clientid',
@@ -28,11 +34,17 @@ const ALLOWED: Record<PlaceholderContext, ReadonlySet<string>> = {
   jwt_claims: new Set(['clientid', 'username']),
   acl_topic: new Set(['clientid', 'username', 'cert_common_name', 'zone']),
   mountpoint: new Set(['clientid', 'username', 'endpoint_name', 'zone']),
+  clientinfo: new Set(),
 };
 
 export type TemplatePart = { text: string } | { name: string };
 
-const PLACEHOLDER = /\$\{\s*\.?([A-Za-z0-9_.$]+)\s*\}/g;
+/**
+ * `${name}`, spaces and a leading dot allowed inside the braces. A name is anything up to the
+ * closing brace but spaces and braces, so STOMP header names (`${Packet.headers.client-id}`)
+ * are names too; a name a context does not allow stays literal text.
+ */
+const PLACEHOLDER = /\$\{\s*\.?([^\s{}]+)\s*\}/g;
 
 export class Template {
   private constructor(
@@ -80,6 +92,28 @@ export class Template {
     return out;
   }
 
+  /**
+   * The text with the values `lookup` gives, or undefined when the template is placeholders
+   * only and none of them has a value: the field it fills is then absent, never "" or
+   * "undefined" (gatehouse-choices 2; a gateway's login without a `login` header has no username).
+   */
+  renderOptional(lookup: (name: string) => string | undefined): string | undefined {
+    let out = '';
+    let present = false;
+    for (const p of this.parts) {
+      if ('text' in p) {
+        out += p.text;
+        present = true;
+        continue;
+      }
+      const value = lookup(p.name);
+      if (value === undefined) continue;
+      out += value;
+      present = true;
+    }
+    return present ? out : undefined;
+  }
+
   /** Like render, with `${password}` shown as ****** (for explain and logs). */
   renderMasked(credential: ClientCredential): string {
     let out = '';
@@ -92,6 +126,7 @@ export class Template {
 }
 
 function isAllowed(context: PlaceholderContext, name: string): boolean {
+  if (context === 'clientinfo') return true;
   if (name.startsWith('client_attrs.')) return context !== 'jwt_claims' && name.length > 'client_attrs.'.length;
   return ALLOWED[context].has(name);
 }

@@ -1,26 +1,36 @@
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesOptions, type Client, type ConnectPacket, type Subscription, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { allowAllButSys, type AuthorizationService, type AuthzDecision, type AuthzRequest } from '../authz/types.js';
-import type { ClientSession } from './session.js';
 import type { ConnectionHandler, ConnectionMeta } from '../transport/types.js';
-import type { ConnectRequest, MqttFront } from './front.js';
+import type { AccessService, TopicVerdict } from '../access/service.js';
+import { ClientSession } from '../access/session.js';
+import type { AccessConnection, DisconnectReason, Refusal } from '../access/connection.js';
+import type { ConnectRequest } from '../access/types.js';
+import { MqttFront } from './front.js';
 import { GatehousePersistence } from './persistence.js';
-import { Outbound, type DeliveringClient, type OutboundOptions } from './outbound.js';
+import { Outbound, type Deliver, type OutboundOptions, type Subscriber, type SubscriberBound } from './outbound.js';
 
 /**
- * The one file that knows aedes's hook shapes. aedes owns sessions, QoS, retained
- * messages and wills; Gatehouse decides who gets in (the front) and what they may
- * do (authorization), and applies listener mountpoints.
+ * The aedes adapter: the one file that touches aedes's internals and hook shapes (README.md in
+ * this folder lists each one). aedes owns sessions, QoS, retained messages and wills; the
+ * access service (src/access) decides who gets in and what they may do; the front (front.ts)
+ * answers in MQTT's own terms. Every aedes internal used is named here:
+ *
+ * - `client._parser.parse`, wrapped once per connection to show the front the first bytes;
+ * - `client.pause()` (lib/client.js), to stop the read loop while a CONNECT is decided or refused;
+ * - `client.conn.client`, which aedes sets, to find the client from its stream's 'close';
+ * - `client.deliver0` / `client.deliverQoS`, replaced on a client's first SUBSCRIBE to bound
+ *   its outbound data (outbound.ts decides, this file installs);
+ * - `client._disconnected`, set before a ban disconnects the client, so its will is not published;
+ * - `aedes.clients`, the map of connected clients by id;
+ * - the hooks `preConnect`, `authenticate`, `authorizePublish`, `authorizeSubscribe`,
+ *   `authorizeForward` and the events `clientReady`, `connectionError`, `clientError`.
  */
 
-const SESSION = Symbol('gatehouse.session');
-/** The connection's transport identity, set when the listener hands the stream over. */
-const META = Symbol('gatehouse.meta');
-/** Set once the front has refused the connection, so its close is not reported twice. */
-const REFUSED = Symbol('gatehouse.refused');
-/** The first bytes the front could not decide on yet (`more`), held back from the parser. */
-const HELD = Symbol('gatehouse.held');
+/** The connection's Gatehouse state, set when the listener hands the stream over. */
+const CONNECTION = Symbol('gatehouse.connection');
+/** The client's outbound bound once its first SUBSCRIBE was seen: null when its listener sets none. */
+const BOUND = Symbol('gatehouse.outbound');
 
 type ParseFn = (buf: Buffer) => unknown;
 /** aedes's per-client MQTT parser (lib/client.js): `parse` is what its read loop calls. */
@@ -28,26 +38,71 @@ interface ClientParser {
   parse: ParseFn;
 }
 type GatehouseClient = Client & {
-  [SESSION]?: ClientSession;
-  [META]?: ConnectionMeta;
-  [REFUSED]?: boolean;
-  [HELD]?: Buffer | undefined;
+  [CONNECTION]?: MqttConnection;
+  [BOUND]?: SubscriberBound | null;
   _parser?: ClientParser & { client?: GatehouseClient };
-  closed?: boolean;
   /** Stops and restarts the client's read loop (lib/client.js). */
   pause(): void;
+  /** The delivery functions aedes calls for each message to this client (lib/client.js). */
+  deliver0: Deliver;
+  deliverQoS: Deliver;
+  /** Set by a DISCONNECT from the client: the will is deleted, not published, on close (lib/client.js). */
+  _disconnected: boolean;
 };
+
+/**
+ * One MQTT connection as Gatehouse knows it: the transport's meta, what the front held back,
+ * the CONNECT's protocol level, and once admitted the session. It is the access service's
+ * handle on the connection (refuse, disconnect).
+ */
+class MqttConnection implements AccessConnection {
+  session: ClientSession | undefined = undefined;
+  /** Set once refused (by the front or the access service), so the close is not reported twice. */
+  refused = false;
+  /** The first bytes the front could not decide on yet (`more`), held back from the parser. */
+  held: Buffer | undefined = undefined;
+  /** The CONNECT's protocol level, once parsed (refusals answer in it). */
+  version = 4;
+
+  constructor(
+    readonly client: GatehouseClient,
+    readonly meta: ConnectionMeta,
+    private readonly front: MqttFront,
+  ) {}
+
+  get closed(): boolean {
+    return this.client.closed || this.client.conn.destroyed;
+  }
+
+  /** Refused: the front answers with its own CONNACK and closes; nothing more is read. */
+  refuse(refusal: Refusal): number {
+    this.refused = true;
+    this.client.pause();
+    return this.front.refuseConnect(this.client.conn as Duplex, this.version, refusal);
+  }
+
+  /**
+   * MQTT 5: DISCONNECT with the reason's code, then close; 3.1/3.1.1: close [MQTT-3.14.0-1].
+   * A banned client's will is not published (emqx5-auth.md §13.4): aedes then deletes it as
+   * after a normal DISCONNECT (`_disconnected`, an internal).
+   */
+  disconnect(reason: DisconnectReason): void {
+    if (reason === 'banned') this.client._disconnected = true;
+    this.client.disconnect({ reasonCode: this.front.disconnectCode(reason) });
+  }
+}
 
 /** aedes's connectTimeout when `connectTimeoutMs` is not given. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 15_000;
+/** EMQX's `mqtt.max_packet_size` default (1 MB): the front's bound when none is given. */
+const DEFAULT_MAX_PACKET_SIZE = 1024 * 1024;
 
 export interface MqttBrokerOptions {
   logger: Logger;
-  /** Decides about each connection's first bytes and its CONNECT. */
-  front: MqttFront;
+  /** The one access path: admission, authentication, mountpoints, authorization, expiry. */
+  access: AccessService;
   /** A connection that has not sent a whole CONNECT by then is closed (`mqtt.idle_timeout`). */
   connectTimeoutMs?: number;
-  authz: () => AuthorizationService;
   maxPacketSize?: number;
   maxClientIdLength?: number;
   maxTopicLevels?: number;
@@ -57,17 +112,26 @@ export interface MqttBrokerOptions {
 }
 
 export class MqttBroker {
-  private readonly expiryTimers = new Map<Client, NodeJS.Timeout>();
   private readonly protocolErrors = new Map<string, number>();
 
+  /** The MQTT front: first bytes, will topics, CONNACK and DISCONNECT codes. */
+  private readonly front: MqttFront;
   /** The client parsers' `parse` for their first bytes (see firstParseWith). */
   private readonly firstParse: ParseFn;
   /** Slow consumers' bounds and counters (src/broker/outbound.ts). */
   readonly outbound: Outbound | undefined;
+  /** A connected client's stream closed: the access service forgets it (one function for every stream). */
+  private readonly onStreamClose: (this: Duplex & { client?: GatehouseClient }) => void;
 
   private constructor(readonly aedes: Aedes, private readonly opts: MqttBrokerOptions) {
-    this.firstParse = firstParseWith(opts.front);
+    this.front = new MqttFront({ access: opts.access, maxPacketSize: opts.maxPacketSize || DEFAULT_MAX_PACKET_SIZE });
+    this.firstParse = firstParseWith(this.front);
     this.outbound = opts.outbound && new Outbound(opts.outbound);
+    const access = opts.access;
+    this.onStreamClose = function onStreamClose() {
+      const session = this.client?.[CONNECTION]?.session;
+      if (session) access.disconnected(session);
+    };
   }
 
   static async create(opts: MqttBrokerOptions): Promise<MqttBroker> {
@@ -86,7 +150,7 @@ export class MqttBroker {
       authorizePublish: (client, packet, done) => self!.onPublish(client as GatehouseClient | null, packet, done),
       authorizeSubscribe: (client, sub, done) => self!.onSubscribe(client as GatehouseClient, sub, done),
       authorizeForward: (client, packet) => {
-        const mp = (client as GatehouseClient)[SESSION]?.mountpoint;
+        const mp = (client as GatehouseClient)[CONNECTION]?.session?.mountpoint;
         if (!mp) return packet;
         if (!packet.topic.startsWith(mp)) return null;
         return Object.assign(Object.create(Object.getPrototypeOf(packet) as object) as typeof packet, packet, {
@@ -97,7 +161,6 @@ export class MqttBroker {
     const aedes = await Aedes.createBroker(options);
     self = new MqttBroker(aedes, opts);
     aedes.on('clientReady', (client) => self!.onReady(client as GatehouseClient));
-    aedes.on('clientDisconnect', (client) => self!.clearExpiry(client));
     aedes.on('connectionError', (client, err) => self!.onConnectionError(client as GatehouseClient, err));
     aedes.on('clientError', (client, err) => self!.onClientError(client as GatehouseClient, err));
     return self;
@@ -115,7 +178,7 @@ export class MqttBroker {
   attach: ConnectionHandler = Object.assign(
     (stream: Duplex, meta: ConnectionMeta): void => {
       const client = this.aedes.handle(stream) as unknown as GatehouseClient;
-      client[META] = meta;
+      client[CONNECTION] = new MqttConnection(client, meta, this.front);
       const parser = client._parser;
       if (parser && typeof parser.parse === 'function' && parser.client === client) parser.parse = this.firstParse;
       // Without the parser hook nothing would read a pending Proxy Protocol header.
@@ -124,10 +187,10 @@ export class MqttBroker {
     { readsProxyHeader: true, connectTimeoutMs: () => this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS },
   );
 
-  /** What authentication left on a connected client's session (superuser flag, ACL, attributes). */
+  /** What the access service decided about a connected client (superuser flag, ACL, attributes). */
   session(clientId: string): ClientSession | undefined {
     const client = (this.aedes as unknown as { clients: Record<string, GatehouseClient | undefined> }).clients[clientId];
-    return client?.[SESSION];
+    return client?.[CONNECTION]?.session;
   }
 
   get connectedClients(): number {
@@ -139,78 +202,82 @@ export class MqttBroker {
     return new Promise((resolve, reject) => this.aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
   }
 
+  /** Subscribes a delivery function inside the node (STOMP gateway) to an already authorized, mounted filter. */
+  subscribe(filter: string, deliver: (packet: PublishPacket, done: () => void) => void): Promise<void> {
+    return new Promise((resolve, reject) => this.aedes.subscribe(filter, deliver, (err?: unknown) => (err ? reject(toError(err)) : resolve())));
+  }
+
+  /** Removes what `subscribe` added; `deliver` must be the same function. */
+  unsubscribe(filter: string, deliver: (packet: PublishPacket, done: () => void) => void): Promise<void> {
+    return new Promise((resolve, reject) => this.aedes.unsubscribe(filter, deliver, (err?: unknown) => (err ? reject(toError(err)) : resolve())));
+  }
+
   /** Disconnects every client cleanly (MQTT 5: DISCONNECT 0x8B) and stops aedes. */
   close(): Promise<void> {
-    for (const t of this.expiryTimers.values()) clearTimeout(t);
-    this.expiryTimers.clear();
     return new Promise((resolve) => this.aedes.close(() => resolve()));
   }
 
   /**
-   * aedes's preConnect hook, called with the CONNECT its reader parsed: the front
-   * decides. Reading stops while a chain runs, so nothing the client sends after its
-   * CONNECT is handled before the decision; aedes resumes it after the CONNACK.
+   * aedes's preConnect hook, called with the CONNECT its reader parsed: the front checks the
+   * will, the access service decides. Reading stops while a chain runs, so nothing the client
+   * sent after its CONNECT is handled before the decision; aedes resumes it after the CONNACK.
+   * A refusal never calls `done`: the front has answered with its own CONNACK and closes.
    */
   private onPreConnect(client: GatehouseClient, packet: ConnectPacket, done: (err: Error | null, ok: boolean) => void): void {
-    const meta = client[META];
-    if (!meta) {
+    const connection = client[CONNECTION];
+    if (!connection) {
       // Only Gatehouse's listeners hand connections over; anything else is refused.
       done(new Error('connection did not come through a listener'), false);
       return;
     }
-    let decided = false;
-    const request: ConnectRequest = {
-      protocolVersion: packet.protocolVersion ?? 4,
-      clientId: packet.clientId,
-      username: packet.username,
-      password: packet.password,
-    };
-    const props = packet.properties;
-    if (props) {
-      request.authenticationMethod = props.authenticationMethod;
-      request.authenticationData = props.authenticationData;
-    }
-    if (packet.will) {
-      request.willTopic = packet.will.topic;
-      const responseTopic = packet.will.properties?.responseTopic;
-      if (responseTopic !== undefined) request.willResponseTopic = responseTopic;
-    }
-    this.opts.front.connect(client.conn as Duplex, meta, request, (outcome) => {
-      decided = true;
-      if (!outcome) {
-        // Refused: the front has answered with a CONNACK and closes the connection.
-        client[REFUSED] = true;
+    const version = packet.protocolVersion ?? 4;
+    connection.version = version;
+    const meta = connection.meta;
+    const will = packet.will;
+    if (will) {
+      const topics = { topic: will.topic, responseTopic: will.properties?.responseTopic };
+      if (this.front.refuseWill(client.conn as Duplex, meta, version, packet.clientId, packet.username, topics)) {
+        connection.refused = true;
         client.pause();
         return;
       }
-      if (client.closed) return;
-      if (outcome.username !== undefined) packet.username = outcome.username;
-      if (outcome.clientId !== undefined) packet.clientId = outcome.clientId;
-      client[SESSION] = outcome.session;
-      done(null, true);
-    });
-    // A chain still running: nothing the client sent after its CONNECT is read until it decides.
-    if (!decided) client.pause();
+    }
+    const request: ConnectRequest = { clientid: packet.clientId, username: packet.username, password: packet.password };
+    const props = packet.properties;
+    if (props) {
+      request.authMethod = props.authenticationMethod;
+      request.authData = props.authenticationData;
+    }
+    const admission = this.opts.access.admit(connection, meta, request);
+    if (admission instanceof Promise) {
+      // A chain still running: nothing the client sent after its CONNECT is read until it decides.
+      client.pause();
+      void admission.then((outcome) => admitted(client, packet, outcome, done));
+    } else {
+      admitted(client, packet, admission, done);
+    }
   }
 
   private onAuthenticate(client: GatehouseClient, done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void): void {
-    const session = client[SESSION];
+    const session = client[CONNECTION]?.session;
     if (!session) {
       done(Object.assign(new Error('not authorized'), { returnCode: 5 }), false);
       return;
     }
+    // aedes has assigned an id to an empty client id by now [MQTT-3.1.3-6].
     session.authz.clientid = client.id;
     done(null, true);
   }
 
   /** aedes gave up on a connection before it was accepted: a parse error, a timeout, a socket error. */
   private onConnectionError(client: GatehouseClient, err: Error & { code?: string }): void {
-    const meta = client[META];
-    if (!meta || client[REFUSED] || client[SESSION]) {
+    const connection = client[CONNECTION];
+    if (!connection || connection.refused || connection.session) {
       this.opts.logger.debug({ clientid: client.id, err: err.message }, 'connection error');
       return;
     }
-    client[REFUSED] = true;
+    connection.refused = true;
+    const meta = connection.meta;
     if (meta.proxyHeader) {
       // Still waiting for the Proxy Protocol header (idle_timeout shorter than
       // proxy_protocol_timeout): its reader logs and counts the refusal when the socket closes.
@@ -222,7 +289,7 @@ export class MqttBroker {
       this.opts.logger.debug({ listener: meta.listenerId, err: err.message }, 'connection closed before CONNECT');
       return;
     }
-    this.opts.front.failed(meta, connectFailure(err.message));
+    this.front.failed(meta, connectFailure(err.message));
   }
 
   /**
@@ -231,7 +298,7 @@ export class MqttBroker {
    * and counted per listener; a failing socket is only worth a debug line.
    */
   private onClientError(client: GatehouseClient, err: Error & { code?: string; reasonCode?: number }): void {
-    const meta = client[META];
+    const meta = client[CONNECTION]?.meta;
     if (!meta || typeof err.code === 'string') {
       this.opts.logger.debug({ clientid: client.id, err: err.message }, 'client connection error');
       return;
@@ -254,94 +321,89 @@ export class MqttBroker {
     for (const [listener, count] of this.protocolErrors) yield { listener, count };
   }
 
+  /**
+   * CONNACK sent: the access service arms the client's expiry and may disconnect it from now
+   * on; the stream's close tells it the client is gone (aedes's 'clientDisconnect' is not
+   * emitted for a client a takeover unregistered while it was closing).
+   */
   private onReady(client: GatehouseClient): void {
-    const expireAt = client[SESSION]?.decision.expireAt;
-    if (expireAt === undefined) return;
-    const delay = Math.max(0, expireAt - Date.now());
-    const timer = setTimeout(() => {
-      this.expiryTimers.delete(client);
-      this.opts.logger.info({ clientid: client.id }, 'authentication expired: disconnecting');
-      client.close();
-    }, Math.min(delay, 2 ** 31 - 1));
-    timer.unref();
-    this.expiryTimers.set(client, timer);
-  }
-
-  private clearExpiry(client: Client): void {
-    const t = this.expiryTimers.get(client);
-    if (t) {
-      clearTimeout(t);
-      this.expiryTimers.delete(client);
-    }
+    const session = client[CONNECTION]?.session;
+    if (!session || client.closed || client.conn.destroyed) return;
+    this.opts.access.connected(session);
+    // `on`, not `once`: a stream closes once, and `once` would wrap the listener per connection.
+    client.conn.on('close', this.onStreamClose);
   }
 
   private onPublish(client: GatehouseClient | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
-    const session = client?.[SESSION];
+    const session = client?.[CONNECTION]?.session;
     if (!session) {
       // Wills restored from persistence after a restart have no live session.
       if (packet.topic.startsWith('$SYS/')) done(new Error('$SYS/ topics are reserved'));
       else done(null);
       return;
     }
-    const authz = this.opts.authz();
-    // Hot path while no authorization source is configured: aedes's own $SYS/ rule, no allocation.
-    if (authz === allowAllButSys && !packet.topic.startsWith('$SYS/')) {
-      if (session.mountpoint) packet.topic = session.mountpoint + packet.topic;
-      done(null);
-      return;
-    }
-    const request: AuthzRequest = { action: 'publish', topic: packet.topic, qos: packet.qos, retain: packet.retain };
-    settle(authz.authorize(session.authz, request), (decision) => {
-      if (decision.result === 'deny') {
-        this.logDenied(session, request, decision);
-        done(new Error(`not authorized to publish to ${request.topic}`));
-        return;
-      }
-      if (session.mountpoint) packet.topic = session.mountpoint + packet.topic;
-      done(null);
-    });
+    const verdict = this.opts.access.authorize(session, 'publish', packet.topic, packet.qos, packet.retain);
+    if (verdict instanceof Promise) void verdict.then((v) => published(packet, v, done));
+    else published(packet, verdict, done);
   }
 
   private onSubscribe(client: GatehouseClient, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
-    const session = client[SESSION];
+    const session = client[CONNECTION]?.session;
     if (!session) {
       done(new Error('no session'));
       return;
     }
     // Before aedes takes the client's delivery functions for this subscription.
-    this.outbound?.watch(client as unknown as DeliveringClient, session.meta.listenerId);
-    const authz = this.opts.authz();
-    if (authz === allowAllButSys) {
-      if (session.mountpoint) sub.topic = mountFilter(session.mountpoint, sub.topic);
-      done(null, sub);
-      return;
-    }
-    const request: AuthzRequest = { action: 'subscribe', topic: sub.topic, qos: sub.qos, retain: false };
-    settle(authz.authorize(session.authz, request), (decision) => {
-      if (decision.result === 'deny') {
-        this.logDenied(session, request, decision);
-        done(null, null);
-        return;
-      }
-      if (session.mountpoint) sub.topic = mountFilter(session.mountpoint, sub.topic);
-      done(null, sub);
-    });
+    if (this.outbound && client[BOUND] === undefined) this.bound(client, session.meta.listenerId, this.outbound);
+    const verdict = this.opts.access.authorize(session, 'subscribe', sub.topic, sub.qos, false);
+    if (verdict instanceof Promise) void verdict.then((v) => subscribed(sub, v, done));
+    else subscribed(sub, verdict, done);
   }
 
-  private logDenied(session: ClientSession, request: AuthzRequest, decision: AuthzDecision): void {
-    this.opts.logger.info(
-      {
-        listener: session.meta.listenerId,
-        clientid: session.authz.clientid,
-        username: session.authz.username,
-        action: request.action,
-        topic: request.topic,
-        from: decision.from,
-        reason: decision.reason,
-      },
-      'authorization denied',
-    );
+  /**
+   * Bounds a client's outbound data from its first SUBSCRIBE on (outbound.ts): its delivery
+   * functions go through the bound, which calls the originals.
+   */
+  private bound(client: GatehouseClient, listenerId: string, outbound: Outbound): void {
+    const bound = outbound.bound(client as Subscriber, listenerId, client.deliver0, client.deliverQoS);
+    client[BOUND] = bound;
+    if (!bound) return;
+    client.deliver0 = (packet, cb) => bound.deliver0(packet, cb);
+    client.deliverQoS = (packet, cb) => bound.deliverQoS(packet, cb);
   }
+}
+
+/** The access service's answer to a CONNECT, back in aedes's terms. */
+function admitted(client: GatehouseClient, packet: ConnectPacket, outcome: ClientSession | Refusal | undefined, done: (err: Error | null, ok: boolean) => void): void {
+  // Refused (answered by the front) or gone while authentication ran: aedes hears nothing more.
+  if (!(outcome instanceof ClientSession) || client.closed) return;
+  // A certificate field, the username (use_username_as_clientid) may have replaced the ids.
+  packet.clientId = outcome.authz.clientid;
+  if (outcome.authz.username !== undefined) packet.username = outcome.authz.username;
+  client[CONNECTION]!.session = outcome;
+  done(null, true);
+}
+
+function published(packet: PublishPacket, verdict: TopicVerdict, done: (err?: Error | null) => void): void {
+  if (typeof verdict !== 'string') {
+    done(new Error(`not authorized to publish to ${packet.topic}`));
+    return;
+  }
+  packet.topic = verdict;
+  done(null);
+}
+
+function subscribed(sub: Subscription, verdict: TopicVerdict, done: (err: Error | null, sub?: Subscription | null) => void): void {
+  if (typeof verdict !== 'string') {
+    done(null, null);
+    return;
+  }
+  sub.topic = verdict;
+  done(null, sub);
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** Words aedes's reasons for dropping a connection before its CONNECT as the front's refusals. */
@@ -361,14 +423,15 @@ function firstParseWith(front: MqttFront): ParseFn {
     const parse = (Object.getPrototypeOf(this) as ClientParser).parse;
     this.parse = parse;
     const client = this.client!;
-    const meta = client[META]!;
+    const connection = client[CONNECTION]!;
+    const meta = connection.meta;
     let buf = bytes;
     const header = meta.proxyHeader;
     if (header) {
       // A Proxy Protocol header comes first; the CONNECT checks start after it.
       const rest = header.take(bytes);
       if (header.refused) {
-        client[REFUSED] = true;
+        connection.refused = true;
         client.pause();
         return undefined;
       }
@@ -378,41 +441,22 @@ function firstParseWith(front: MqttFront): ParseFn {
       }
       buf = rest;
     }
-    const held = client[HELD];
+    const held = connection.held;
     if (held) {
       buf = Buffer.concat([held, buf]);
-      client[HELD] = undefined;
+      connection.held = undefined;
     }
     const verdict = front.firstBytes(client.conn as Duplex, meta, buf);
     if (verdict === 'pass') return parse.call(this, buf);
     if (verdict === 'more') {
       // Too few bytes to tell (a CONNECT cut before its protocol level, say): the parser sees
       // none of them until the front has decided, so every cut gets the same answer.
-      client[HELD] = buf;
+      connection.held = buf;
       this.parse = firstParse;
       return undefined;
     }
-    client[REFUSED] = true;
+    connection.refused = true;
     client.pause();
     return undefined;
   };
-}
-
-/** A mountpoint goes after a shared-subscription prefix: `$share/g/t` → `$share/g/<mp>t`. */
-export function mountFilter(mountpoint: string, filter: string): string {
-  if (filter.startsWith('$share/')) {
-    const slash = filter.indexOf('/', 7);
-    if (slash > 0) return filter.slice(0, slash + 1) + mountpoint + filter.slice(slash + 1);
-  }
-  if (filter.startsWith('$queue/')) return '$queue/' + mountpoint + filter.slice(7);
-  return mountpoint + filter;
-}
-
-/** Runs `then` synchronously for a plain value, so the usual allow path makes no promise. */
-function settle(value: AuthzDecision | Promise<AuthzDecision>, then: (d: AuthzDecision) => void): void {
-  if (value instanceof Promise) {
-    value.then(then, () => then({ result: 'deny', from: 'error', reason: 'authorization failed' }));
-  } else {
-    then(value);
-  }
 }

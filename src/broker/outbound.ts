@@ -13,8 +13,9 @@ import { KeyedMetrics, type MetricSet } from '../metrics/counters.js';
  * the stream's own 16 KiB mark, so one subscriber that stops reading holds publishes in flight
  * until everything behind them stalls: the publisher and every other subscriber.
  *
- * What this file does instead, per subscribing client (wrapped on its first SUBSCRIBE, so a
- * connection that never subscribes costs nothing):
+ * What this file does instead, per subscribing client (bound on its first SUBSCRIBE, so a
+ * connection that never subscribes costs nothing; the aedes adapter, broker.ts, routes the
+ * client's deliveries through its bound — this file touches no aedes internal):
  *
  * - The delivery callback never waits on the socket. The client's own delivery runs with a
  *   shared no-op callback, and mqemitter's callback is called on the next turn of the event
@@ -52,20 +53,21 @@ export interface OutboundPacket {
   clientId?: string;
 }
 
-type Deliver = (packet: OutboundPacket, cb: () => void) => void;
+/** Sends a message to one subscriber: the broker's own delivery, or a bound's in its place. */
+export type Deliver = (packet: OutboundPacket, cb: () => void) => void;
 
-/** On a client once `watch` has seen it: its bound, or null when its listener has no limits. */
-const BOUND = Symbol('gatehouse.outbound');
-
-/** The parts of an aedes client (lib/client.js, 2.0.0-beta.1) a bound uses. */
-export interface DeliveringClient {
+/** A subscriber connection as its bound sees it (aedes's client, through the adapter). */
+export interface Subscriber {
   readonly id: string | null;
   readonly conn: Duplex;
   readonly closed: boolean;
+  close(): void;
+}
+
+/** A subscriber's deliveries through its bound: the adapter calls these instead of the broker's own. */
+export interface SubscriberBound {
   deliver0: Deliver;
   deliverQoS: Deliver;
-  close(): void;
-  [BOUND]?: ClientBound | null;
 }
 
 export interface OutboundOptions {
@@ -97,18 +99,13 @@ export class Outbound {
   constructor(readonly opts: OutboundOptions) {}
 
   /**
-   * Bounds a client's outbound data from now on. Call before aedes takes the client's
-   * delivery functions for a subscription (it does in `addSubs`, after `authorizeSubscribe`);
-   * later calls for the same client do nothing.
+   * The bound of a subscriber's outbound data, or null when its listener sets no limits.
+   * `send0` / `sendQoS` are the broker's own deliveries, which the bound calls under its mark
+   * and for its queue. Asked once per subscriber, before its first subscription delivers.
    */
-  watch(client: DeliveringClient, listenerId: string): void {
-    if (client[BOUND] !== undefined) return;
+  bound(subscriber: Subscriber, listenerId: string, send0: Deliver, sendQoS: Deliver): SubscriberBound | null {
     const limits = this.opts.limits(listenerId);
-    const bound = limits ? new ClientBound(this, client, listenerId, limits, this.counters.of(listenerId)) : null;
-    client[BOUND] = bound;
-    if (!bound) return;
-    client.deliver0 = (packet, cb) => bound.deliver0(packet, cb);
-    client.deliverQoS = (packet, cb) => bound.deliverQoS(packet, cb);
+    return limits ? new ClientBound(this, subscriber, send0, sendQoS, listenerId, limits, this.counters.of(listenerId)) : null;
   }
 
   /** Calls `cb` on the next turn of the event loop, batched with every other one due then. */
@@ -122,9 +119,7 @@ export class Outbound {
 }
 
 /** One client's bound. Under the mark it holds no more than its fields; `backlog` exists past it. */
-class ClientBound {
-  private readonly orig0: Deliver;
-  private readonly origQoS: Deliver;
+class ClientBound implements SubscriberBound {
   private readonly stream: Duplex;
   /** Never below the stream's own mark, so a stream over it always emits 'drain' once flushed. */
   private readonly mark: number;
@@ -132,13 +127,13 @@ class ClientBound {
 
   constructor(
     private readonly outbound: Outbound,
-    private readonly client: DeliveringClient,
+    private readonly client: Subscriber,
+    private readonly orig0: Deliver,
+    private readonly origQoS: Deliver,
     private readonly listenerId: string,
     private readonly limits: SendLimits,
     private readonly metrics: MetricSet<OutboundMetric>,
   ) {
-    this.orig0 = client.deliver0;
-    this.origQoS = client.deliverQoS;
     this.stream = client.conn;
     this.mark = Math.max(limits.highWatermark, client.conn.writableHighWaterMark);
   }

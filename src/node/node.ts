@@ -3,6 +3,7 @@ import type { BindAddress } from '../config/bind.js';
 import type { GatehouseConfig, StompGatewayConfig } from '../config/schema.js';
 import type { MqttBroker } from '../broker/broker.js';
 import type { AuthnService } from '../authn/service.js';
+import type { AccessService } from '../access/service.js';
 import type { AuthenticatorRegistry } from '../authn/registry.js';
 import type { BuiltInStore } from '../store/index.js';
 import type { SecretFields } from '../secrets.js';
@@ -28,6 +29,8 @@ export interface GatehouseNode {
   readonly store: BuiltInStore;
   readonly gateways: GatewaySettings;
   readonly authn: AuthnService;
+  /** The one access path of every protocol: admission, refusals, authorization, expiry. */
+  readonly access: AccessService;
   /** Listener TLS state and Proxy Protocol refusal counts (`listeners/transport-security.ts`). */
   readonly transport: TransportSecurityControl;
   /** The authenticator types this node knows (their schema fragments). */

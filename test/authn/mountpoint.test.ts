@@ -8,6 +8,7 @@ import { renderMountpoint } from '../../src/authn/mountpoint.js';
 import type { ClientCredential } from '../../src/authn/types.js';
 import { generateDevCertificates, type DevCertPaths } from '../../certs/generate.js';
 import { connect, connackCode, endClient, nextMessage, publish, startTestNode, subscribe, type TestNode } from '../helpers/node.js';
+import { RawStomp, h } from '../stomp/raw-client.js';
 
 function credential(clientid: string, extra: Partial<ClientCredential> = {}): ClientCredential {
   return { listener: 'tcp:default', protocol: 'mqtt', clientid, peerhost: '127.0.0.1', peerport: 1, sockport: 2, zone: 'default', mountpoint: '', client_attrs: {}, enable_authn: true, ...extra } as ClientCredential;
@@ -94,6 +95,61 @@ describe('listener mountpoints are rendered per client', () => {
       assert.equal(await connackCode(t.url('tcp:mounted'), { clientId: bad, protocolVersion: 5, reconnectPeriod: 0 }), 0x85);
       assert.equal(await connackCode(t.url('ws:mounted'), { clientId: bad, protocolVersion: 4, reconnectPeriod: 0 }), 2);
       assert.ok(t.logs.lines.some((l) => l['msg'] === 'connection refused' && l['reason'] === 'bad_mountpoint'));
+    });
+  }
+});
+
+/**
+ * STOMP renders its mountpoint with the same engine and the same rules (gatehouse-choices 3
+ * and 4), the client id coming from a `clientinfo_override` template over a CONNECT header.
+ */
+describe('STOMP gateway mountpoints are rendered per client by the same engine', () => {
+  let t: TestNode;
+  let observer: MqttClient;
+
+  before(async () => {
+    t = await startTestNode(`
+      gateway.stomp {
+        mountpoint = "dev/\${clientid}/"
+        clientinfo_override { clientid = "\${Packet.headers.client-id}" }
+        listeners.tcp.default.bind = "127.0.0.1:0"
+      }
+    `);
+    observer = await connect(t.url(), { clientId: 'observer', reconnectPeriod: 0 });
+    await subscribe(observer, 'dev/#', 1);
+  });
+  after(async () => {
+    await endClient(observer);
+    await t.stop();
+  });
+
+  test("a SEND lands under the client's own id; another client's subscription does not see it", async () => {
+    const port = t.port('stomp:tcp:default');
+    const { client: a } = await RawStomp.login(port, [['accept-version', '1.2'], ['client-id', 'dev44']]);
+    const { client: b } = await RawStomp.login(port, [['accept-version', '1.2'], ['client-id', 'dev45']]);
+    try {
+      b.sendFrame('SUBSCRIBE', [['id', '1'], ['destination', 'temp'], ['receipt', 'r']]);
+      assert.equal((await b.next()).command, 'RECEIPT');
+      const seen = nextMessage(observer, 'dev/dev44/temp');
+      a.sendFrame('SEND', [['destination', 'temp'], ['receipt', 's']], '22.5');
+      assert.equal((await a.next()).command, 'RECEIPT');
+      assert.equal((await seen).payload.toString(), '22.5');
+      assert.equal(await b.maybeNext(150), undefined, "b's namespace is its own");
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  for (const bad of ['x/y', 'x+', 'x#']) {
+    test(`a client id ${JSON.stringify(bad)} is refused: ERROR "Login Failed: bad_mountpoint"`, async () => {
+      const stomp = await RawStomp.connect(t.port('stomp:tcp:default'));
+      stomp.sendFrame('CONNECT', [['accept-version', '1.2'], ['client-id', bad]]);
+      const err = await stomp.next();
+      assert.equal(err.command, 'ERROR');
+      assert.equal(h(err, 'message'), 'Login Failed: bad_mountpoint');
+      await stomp.closedPromise;
+      assert.ok(t.logs.lines.some((l) => l['msg'] === 'connection refused' && l['listener'] === 'stomp:tcp:default' && l['reason'] === 'bad_mountpoint' && l['clientid'] === bad));
     });
   }
 });

@@ -67,4 +67,16 @@ describe('placeholders (§5)', () => {
   test('placeholderValue of an unknown name is undefined', () => {
     assert.equal(placeholderValue('nonsense', client), undefined);
   });
+
+  test('clientinfo templates (§12.2): header names with dashes are names; renderOptional leaves an all-absent field out', () => {
+    const t = Template.compile('${Packet.headers.client-id}-${ClientInfo.peerhost}', 'clientinfo');
+    assert.deepEqual(t.names, ['Packet.headers.client-id', 'ClientInfo.peerhost']);
+    const values: Record<string, string> = { 'Packet.headers.client-id': 'dev-7' };
+    assert.equal(t.renderOptional((n) => values[n]), 'dev-7-', 'a literal keeps the field');
+    assert.equal(Template.compile('${Packet.headers.login}', 'clientinfo').renderOptional(() => undefined), undefined);
+    // Elsewhere such a name is not allowed: it stays literal text, as any unknown placeholder does.
+    const authn = Template.compile('u=${Packet.headers.client-id}', 'authn');
+    assert.equal(authn.render(client), 'u=${Packet.headers.client-id}');
+    assert.deepEqual(authn.rejected, ['Packet.headers.client-id']);
+  });
 });

@@ -7,6 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { loadConfigText } from '../../src/config/load.js';
 import { configChecks, startGatehouse, type RunningNode as GatehouseNode } from '../../src/main.js';
 import type { AuthenticationService } from '../../src/authn/types.js';
+import type { AdmissionCheck } from '../../src/access/types.js';
 import { connect } from './mqtt-connect.js';
 
 export { connect };
@@ -47,7 +48,7 @@ export interface TestNode {
  */
 export async function startTestNode(
   conf = '',
-  opts: { dataDir?: string; keepData?: boolean; authn?: AuthenticationService } = {},
+  opts: { dataDir?: string; keepData?: boolean; authn?: AuthenticationService; admissionChecks?: readonly AdmissionCheck[] } = {},
 ): Promise<TestNode> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const text = [
@@ -59,7 +60,11 @@ export async function startTestNode(
   ].join('\n');
   const config = loadConfigText(text, { checks: configChecks() });
   const logs = new LogCapture();
-  const node = await startGatehouse(config, { logger: logs.logger, ...(opts.authn ? { authn: opts.authn } : {}) });
+  const node = await startGatehouse(config, {
+    logger: logs.logger,
+    ...(opts.authn ? { authn: opts.authn } : {}),
+    ...(opts.admissionChecks ? { admissionChecks: opts.admissionChecks } : {}),
+  });
   const port = (id = 'tcp:default') => node.address(id).port;
   return {
     node,

@@ -2,8 +2,8 @@ import { describe, test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { Listener } from '../../listeners/listener.js';
 import { createStompFront, stompListenerSpecs } from '../../gateways/stomp/index.js';
-import { MqttFront } from '../../src/broker/front.js';
 import { MqttBroker } from '../../src/broker/broker.js';
+import { AccessService } from '../../src/access/service.js';
 import { loadConfigText } from '../../src/config/load.js';
 import type { StompGatewayConfig } from '../../src/config/schema.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../../src/authn/types.js';
@@ -22,12 +22,13 @@ function gatewayConfig(extra = ''): StompGatewayConfig {
   return config.gateway.stomp as StompGatewayConfig;
 }
 
+/** Records what it is asked; `answer` is the test's decision (only `authenticate`: no synchronous `decide`). */
 class StubAuthn implements AuthenticationService {
   readonly seen: ClientCredential[] = [];
-  decide: (c: ClientCredential) => AuthnDecision | Promise<AuthnDecision> = () => ({ allowed: true, anonymous: true, isSuperuser: false });
+  answer: (c: ClientCredential) => AuthnDecision | Promise<AuthnDecision> = () => ({ allowed: true, anonymous: true, isSuperuser: false });
   async authenticate(credential: ClientCredential): Promise<AuthnDecision> {
     this.seen.push(credential);
-    return this.decide(credential);
+    return this.answer(credential);
   }
 }
 
@@ -57,13 +58,16 @@ describe('STOMP gateway: authentication and authorization through the services',
   before(async () => {
     logs = new LogCapture('debug');
     settings = gatewayConfig('mountpoint = "gw/"');
-    const front = new MqttFront({
+    const access = new AccessService({
       logger: logs.logger,
       authn: () => authn,
-      settings: () => ({ maxPacketSize: 1024 * 1024, peerCertAsUsername: 'disabled', peerCertAsClientid: 'disabled', useUsernameAsClientid: false }),
+      authz: () => authz,
+      // No TLS listener here: no certificate field is ever asked for.
+      certificates: { value: () => undefined, problem: () => 'no certificate fields in this test' },
+      mqtt: () => ({ peerCertAsUsername: 'disabled', peerCertAsClientid: 'disabled', useUsernameAsClientid: false }),
     });
-    broker = await MqttBroker.create({ logger: logs.logger, front, authz: () => authz });
-    const handler = createStompFront({ logger: logs.logger, broker, authn: () => authn, authz: () => authz, settings: () => settings });
+    broker = await MqttBroker.create({ logger: logs.logger, access });
+    const handler = createStompFront({ logger: logs.logger, broker, access, settings: () => settings });
     const [spec] = stompListenerSpecs(settings);
     assert.equal(spec?.id, 'stomp:tcp:test');
     listener = new Listener(spec!, { handler, logger: logs.logger, steps: [] });
@@ -76,7 +80,7 @@ describe('STOMP gateway: authentication and authorization through the services',
   beforeEach(() => {
     authn.seen.length = 0;
     authz.seen.length = 0;
-    authn.decide = () => ({ allowed: true, anonymous: true, isSuperuser: false });
+    authn.answer = () => ({ allowed: true, anonymous: true, isSuperuser: false });
     settings = gatewayConfig('mountpoint = "gw/"');
   });
 
@@ -111,7 +115,7 @@ describe('STOMP gateway: authentication and authorization through the services',
   });
 
   test('refusal: ERROR "Login Failed: <reason>", then close; the passcode is not logged', async () => {
-    authn.decide = () => ({ allowed: false, reason: 'bad_username_or_password', chain: 'stomp:tcp:test', authenticator: 'password_based:built_in_database' });
+    authn.answer = () => ({ allowed: false, reason: 'bad_username_or_password', chain: 'stomp:tcp:test', authenticator: 'password_based:built_in_database' });
     const stomp = await RawStomp.connect(port);
     stomp.sendFrame('CONNECT', [['accept-version', '1.2'], ['login', 'mallory'], ['passcode', 'hunter2-secret']]);
     const err = await stomp.next();
@@ -127,7 +131,7 @@ describe('STOMP gateway: authentication and authorization through the services',
   });
 
   test('refusal seen by stompjs; stompjs and stompit log in with good credentials', async () => {
-    authn.decide = (c) =>
+    authn.answer = (c) =>
       c.username === 'good' && c.password?.toString() === 'pw'
         ? { allowed: true, anonymous: false, isSuperuser: false }
         : { allowed: false, reason: 'not_authorized' };
@@ -141,7 +145,7 @@ describe('STOMP gateway: authentication and authorization through the services',
   });
 
   test('a failing authentication service refuses with server_unavailable', async () => {
-    authn.decide = () => {
+    authn.answer = () => {
       throw new Error('backend down');
     };
     const stomp = await RawStomp.connect(port);
@@ -238,7 +242,7 @@ describe('STOMP gateway: authentication and authorization through the services',
   });
 
   test('authentication expiry closes the connection', async () => {
-    authn.decide = () => ({ allowed: true, anonymous: false, isSuperuser: false, expireAt: Date.now() + 150 });
+    authn.answer = () => ({ allowed: true, anonymous: false, isSuperuser: false, expireAt: Date.now() + 150 });
     const { client } = await RawStomp.login(port);
     await withTimeout(client.closedPromise, 2000, 'close at expiry');
     assert.ok(logs.find('stomp connection closed', { reason: 'authentication expired' }));

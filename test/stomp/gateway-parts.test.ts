@@ -1,11 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderTemplate } from '../../gateways/stomp/clientinfo.js';
+import { Template } from '../../src/authn/placeholders.js';
 import { topicFilterProblem, topicNameProblem } from '../../gateways/stomp/destination.js';
 import { parseHeartBeat } from '../../gateways/stomp/channel.js';
 import { stompListenerSpecs } from '../../gateways/stomp/index.js';
 import { loadConfigText } from '../../src/config/load.js';
 import type { StompGatewayConfig } from '../../src/config/schema.js';
+
+/** clientinfo_override templates go through the one placeholder engine (src/authn/placeholders.ts). */
+function renderTemplate(text: string, lookup: (name: string) => string | undefined): string | undefined {
+  return Template.compile(text, 'clientinfo').renderOptional(lookup);
+}
 
 describe('STOMP gateway parts', () => {
   test('templates: a missing value leaves the field absent, literal text keeps it', () => {

@@ -1,0 +1,335 @@
+import type { Logger } from 'pino';
+import type { ConnectionMeta } from '../transport/types.js';
+import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
+import { renderMountpoint } from '../authn/mountpoint.js';
+import { allowAllButSys, type AuthorizationService, type AuthzAction, type AuthzClient, type AuthzDecision, type AuthzRequest } from '../authz/types.js';
+import { KeyedMetrics } from '../metrics/counters.js';
+import { ClientSession, ConnectedClients } from './session.js';
+import { identify } from './identity.js';
+import { mountFilter } from './mountpoint.js';
+import type { AccessConnection, DisconnectReason, Refusal, RefusalReason } from './connection.js';
+import type { AccessObserver, Admission, AdmissionCheck, CertificateFields, ConnectRequest, MqttIdentitySettings } from './types.js';
+
+export interface AccessServiceDeps {
+  logger: Logger;
+  /** The current authentication service (chains chosen by listener and protocol inside). */
+  authn: () => AuthenticationService;
+  /** The current authorization service. */
+  authz: () => AuthorizationService;
+  /** Certificate and PSK fields for `peer_cert_as_*` and `${ClientInfo.cn}` (injected: no transport code here). */
+  certificates: CertificateFields;
+  /** The current `mqtt.*` identity settings (MQTT connections only). */
+  mqtt: () => MqttIdentitySettings;
+  /** Run in order before authentication, for every protocol; the first refusal wins (issue 15). */
+  checks?: readonly AdmissionCheck[];
+}
+
+/** Refusals counted per listener: the domain reasons, and `protocol` for the fronts' own (not a CONNECT, malformed, late). */
+export type RefusalCounter = RefusalReason | 'protocol';
+const REFUSAL_COUNTERS: readonly RefusalCounter[] = Object.keys({
+  bad_username_or_password: 1,
+  not_authorized: 1,
+  banned: 1,
+  bad_authentication_method: 1,
+  server_unavailable: 1,
+  server_busy: 1,
+  unspecified_error: 1,
+  client_identifier_not_valid: 1,
+  bad_mountpoint: 1,
+  protocol: 1,
+} satisfies Record<RefusalCounter, 1>) as RefusalCounter[];
+const DENIAL_COUNTERS: readonly AuthzAction[] = ['publish', 'subscribe'];
+
+/** The answer to an authorization question: the topic as it goes to the bus (mountpoint applied), or the denial. */
+export type TopicVerdict = string | AuthzDecision;
+
+const SERVICE_FAILED: AuthnDecision = Object.freeze({ allowed: false, reason: 'server_unavailable' });
+const AUTHZ_FAILED: AuthzDecision = Object.freeze({ result: 'deny', from: 'error', reason: 'authorization failed' });
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The one access path every protocol front calls (ARCHITECTURE.md): admission checks →
+ * credential (certificate ids, `use_username_as_clientid`, `clientinfo_override`) →
+ * authentication chain → mountpoint → the client's authorization view; then, while the client
+ * is connected, its expiry and every authorization question. It logs each refusal and each
+ * denial once, and counts them per listener. The fronts keep their frames and codes.
+ *
+ * Synchronous fast path: when authentication decides at once (anonymous access, a digest in
+ * the built-in database) `admit` answers without a promise, and `authorize` answers without
+ * one (nor an allocation) while authorization is `allowAllButSys`.
+ */
+export class AccessService {
+  private readonly checks: readonly AdmissionCheck[];
+  private readonly observers: AccessObserver[] = [];
+  /** Connected clients of every protocol, for expiry and for disconnecting by id or predicate. */
+  private readonly clients = new ConnectedClients();
+  readonly refusals = new KeyedMetrics<RefusalCounter>(REFUSAL_COUNTERS);
+  readonly denials = new KeyedMetrics<AuthzAction>(DENIAL_COUNTERS);
+
+  constructor(private readonly deps: AccessServiceDeps) {
+    this.checks = deps.checks ?? [];
+  }
+
+  /**
+   * Decides about a connecting client. A refusal is answered through `connection.refuse`,
+   * logged and counted before this returns; an admitted client gets its session, and the front
+   * calls `connected` once the protocol has accepted it (MQTT CONNACK, STOMP CONNECTED).
+   */
+  admit(connection: AccessConnection, meta: ConnectionMeta, request: ConnectRequest): Admission | Promise<Admission> {
+    const credential = identify(meta, request, this.deps);
+    if ('reason' in credential) return this.refuse(connection, meta, request.clientid || undefined, request.username, credential);
+    const checks = this.checks;
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i]!;
+      const refusal = check.check(credential);
+      if (refusal) return this.refuse(connection, meta, credential.clientid, credential.username, refusal.check ? refusal : { ...refusal, check: check.name });
+    }
+    let answer: AuthnDecision | Promise<AuthnDecision>;
+    try {
+      const service = this.deps.authn();
+      answer = service.decide ? service.decide(credential) : service.authenticate(credential);
+    } catch (err) {
+      answer = this.authnFailed(meta, err);
+    }
+    if (answer instanceof Promise) {
+      return answer.then(
+        (decision) => this.conclude(connection, meta, credential, decision),
+        (err: unknown) => this.conclude(connection, meta, credential, this.authnFailed(meta, err)),
+      );
+    }
+    return this.conclude(connection, meta, credential, answer);
+  }
+
+  /** An admitted client the protocol accepted: its expiry is armed and it can be disconnected by the node. */
+  connected(session: ClientSession): void {
+    this.clients.add(session);
+    const expireAt = session.decision.expireAt;
+    if (expireAt === undefined) return;
+    const timer = setTimeout(() => {
+      session.expiry = undefined;
+      if (!session.listed) return;
+      this.deps.logger.info({ listener: session.meta.listenerId, clientid: session.authz.clientid }, 'authentication expired: disconnecting');
+      session.connection.disconnect('authentication_expired');
+    }, Math.min(Math.max(0, expireAt - Date.now()), MAX_TIMER_MS));
+    timer.unref();
+    session.expiry = timer;
+  }
+
+  /** A connected client's connection ended (any reason). Safe to call for a client never connected. */
+  disconnected(session: ClientSession): void {
+    if (session.expiry) {
+      clearTimeout(session.expiry);
+      session.expiry = undefined;
+    }
+    if (!this.clients.delete(session)) return;
+    for (const observer of this.observers) {
+      if (observer.disconnected) this.notify(() => observer.disconnected!(session));
+    }
+  }
+
+  /**
+   * Ends every connected client `match` selects, on every protocol (issue 15: a new banned
+   * entry kicks a connected client; MQTT 5 DISCONNECT 0x8A, STOMP ERROR then close). Returns
+   * how many were asked to go.
+   */
+  disconnectWhere(match: (client: AuthzClient) => boolean, reason: DisconnectReason): number {
+    let count = 0;
+    for (const session of this.clients.snapshot()) {
+      if (!match(session.authz)) continue;
+      this.deps.logger.info({ listener: session.meta.listenerId, clientid: session.authz.clientid, reason }, 'disconnecting client');
+      // It stays registered until its front reports the close (`disconnected`).
+      session.connection.disconnect(reason);
+      count += 1;
+    }
+    return count;
+  }
+
+  /** `disconnectWhere` for one client id. */
+  disconnectClient(clientid: string, reason: DisconnectReason): number {
+    return this.disconnectWhere((client) => client.clientid === clientid, reason);
+  }
+
+  /** Connected clients, every protocol. */
+  get connectedCount(): number {
+    return this.clients.size;
+  }
+
+  /** Registers an observer of the access path (issue 15); returns its removal. */
+  observe(observer: AccessObserver): () => void {
+    this.observers.push(observer);
+    return () => {
+      const i = this.observers.indexOf(observer);
+      if (i >= 0) this.observers.splice(i, 1);
+    };
+  }
+
+  /**
+   * May this client do this? One place for MQTT (PUBLISH, SUBSCRIBE) and STOMP (SEND, SUBSCRIBE):
+   * asks the authorization service with the topic as the client sent it (§8.2), logs a denial
+   * once and counts it, and answers the topic with the client's mountpoint applied, or the
+   * denial. No promise and no allocation while authorization is `allowAllButSys` (issue 16
+   * replaces that special case with the service's own cheap answer).
+   */
+  authorize(session: ClientSession, action: AuthzAction, topic: string, qos: 0 | 1 | 2, retain: boolean): TopicVerdict | Promise<TopicVerdict> {
+    const authz = this.deps.authz();
+    if (authz === allowAllButSys && (action === 'subscribe' || !topic.startsWith('$SYS/'))) return mounted(session.mountpoint, action, topic);
+    const request: AuthzRequest = { action, topic, qos, retain };
+    let answer: AuthzDecision | Promise<AuthzDecision>;
+    try {
+      answer = authz.authorize(session.authz, request);
+    } catch (err) {
+      answer = this.authzFailed(session, err);
+    }
+    if (answer instanceof Promise) {
+      return answer.then(
+        (decision) => this.authorized(session, request, decision),
+        (err: unknown) => this.authorized(session, request, this.authzFailed(session, err)),
+      );
+    }
+    return this.authorized(session, request, answer);
+  }
+
+  /**
+   * A connection its protocol front refused before asking for admission (not a CONNECT, a
+   * malformed or late one, an invalid will, an unsupported version): the same log line and
+   * counter (`protocol`) as every refusal. `fields` adds the protocol's code and what is known
+   * of the client.
+   */
+  refusedByFront(meta: ConnectionMeta, reason: string, fields?: { clientid?: string | undefined; username?: string | undefined; reason_code?: number }): void {
+    this.deps.logger.info({ listener: meta.listenerId, peer: `${meta.peerhost}:${meta.peerport}`, ...fields, reason }, 'connection refused');
+    this.refusals.of(meta.listenerId).inc('protocol');
+  }
+
+  /** Refusals per listener and reason, for metrics. */
+  *refusalCounts(): Generator<{ listener: string; reason: RefusalCounter; count: number }> {
+    for (const [listener, set] of this.refusals.entries()) {
+      for (const reason of REFUSAL_COUNTERS) {
+        const count = set.get(reason);
+        if (count > 0) yield { listener, reason, count };
+      }
+    }
+  }
+
+  /** Authorization denials per listener and action, for metrics. */
+  *denialCounts(): Generator<{ listener: string; action: AuthzAction; count: number }> {
+    for (const [listener, set] of this.denials.entries()) {
+      for (const action of DENIAL_COUNTERS) {
+        const count = set.get(action);
+        if (count > 0) yield { listener, action, count };
+      }
+    }
+  }
+
+  private conclude(connection: AccessConnection, meta: ConnectionMeta, credential: ClientCredential, decision: AuthnDecision): Admission {
+    if (connection.closed) return undefined;
+    if (!decision.allowed) {
+      const refusal = this.refuse(connection, meta, credential.clientid, credential.username, decision);
+      for (const observer of this.observers) {
+        if (observer.authenticationFailed) this.notify(() => observer.authenticationFailed!(credential, refusal));
+      }
+      return refusal;
+    }
+    const clientAttrs = decision.clientAttrs ? { ...credential.client_attrs, ...decision.clientAttrs } : credential.client_attrs;
+    const mount = renderMountpoint(credential.mountpoint, clientAttrs === credential.client_attrs ? credential : { ...credential, client_attrs: clientAttrs });
+    if (!mount.ok) {
+      return this.refuse(connection, meta, credential.clientid, credential.username, { reason: 'bad_mountpoint', detail: mount.reason, placeholder: mount.placeholder });
+    }
+    const session = new ClientSession(connection, meta, decision, authzView(meta, credential, decision, clientAttrs, mount.mountpoint), mount.mountpoint);
+    for (const observer of this.observers) {
+      if (observer.authenticationSucceeded) this.notify(() => observer.authenticationSucceeded!(credential, session));
+    }
+    return session;
+  }
+
+  /** Answers the refusal on the wire (the front), then logs and counts it: one line per refused connection. */
+  private refuse(connection: AccessConnection, meta: ConnectionMeta, clientid: string | undefined, username: string | undefined, refusal: Refusal): Refusal {
+    const code = connection.refuse(refusal);
+    this.deps.logger.info(
+      {
+        listener: meta.listenerId,
+        peer: `${meta.peerhost}:${meta.peerport}`,
+        clientid,
+        username,
+        chain: refusal.chain,
+        authenticator: refusal.authenticator,
+        check: refusal.check,
+        reason: refusal.reason,
+        detail: refusal.detail,
+        steps: refusal.steps,
+        reason_code: code,
+      },
+      'connection refused',
+    );
+    this.refusals.of(meta.listenerId).inc(refusal.reason);
+    return refusal;
+  }
+
+  private authorized(session: ClientSession, request: AuthzRequest, decision: AuthzDecision): TopicVerdict {
+    if (decision.result === 'allow') return mounted(session.mountpoint, request.action, request.topic);
+    const client = session.authz;
+    this.deps.logger.info(
+      {
+        listener: client.listener,
+        clientid: client.clientid,
+        username: client.username,
+        action: request.action,
+        topic: request.topic,
+        from: decision.from,
+        reason: decision.reason,
+      },
+      'authorization denied',
+    );
+    this.denials.of(client.listener).inc(request.action);
+    return decision;
+  }
+
+  /** The authentication service itself failing is a refusal, never a way in. */
+  private authnFailed(meta: ConnectionMeta, err: unknown): AuthnDecision {
+    this.deps.logger.error({ listener: meta.listenerId, err: err instanceof Error ? err.message : String(err) }, 'authentication service failed');
+    return SERVICE_FAILED;
+  }
+
+  /** The authorization service failing is a denial (fails closed). */
+  private authzFailed(session: ClientSession, err: unknown): AuthzDecision {
+    this.deps.logger.error({ listener: session.meta.listenerId, err: err instanceof Error ? err.message : String(err) }, 'authorization service failed');
+    return AUTHZ_FAILED;
+  }
+
+  private notify(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'access observer failed');
+    }
+  }
+}
+
+/** The topic with the mountpoint in front (a subscription's filter after a shared-subscription prefix). */
+function mounted(mountpoint: string, action: AuthzAction, topic: string): string {
+  if (!mountpoint) return topic;
+  return action === 'subscribe' ? mountFilter(mountpoint, topic) : mountpoint + topic;
+}
+
+/** The client as authorization sees it; built field by field (no temporary spread objects): this runs for every connection. */
+function authzView(
+  meta: ConnectionMeta,
+  credential: ClientCredential,
+  decision: Extract<AuthnDecision, { allowed: true }>,
+  clientAttrs: Record<string, string>,
+  mountpoint: string,
+): AuthzClient {
+  const authz: AuthzClient = {
+    clientid: credential.clientid,
+    peerhost: meta.peerhost,
+    listener: meta.listenerId,
+    protocol: meta.protocol,
+    mountpoint,
+    isSuperuser: decision.isSuperuser,
+    client_attrs: clientAttrs,
+  };
+  if (credential.username !== undefined) authz.username = credential.username;
+  if (decision.acl) authz.acl = decision.acl;
+  if (credential.cert_common_name !== undefined) authz.cert_common_name = credential.cert_common_name;
+  if (credential.cert_subject !== undefined) authz.cert_subject = credential.cert_subject;
+  return authz;
+}
