@@ -10,6 +10,9 @@ import type { SslOptions } from './config/schema.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import './authn/backends/index.js';
+import { authorizationSources } from './authz/sources/index.js';
+import type { SourceRegistry } from './authz/source.js';
+import { TopicRule } from './authz/topic.js';
 
 /** What the checks read of a listener block. */
 interface ListenerBlock {
@@ -152,10 +155,28 @@ export function filePermissionWarnings(config: GatehouseConfig, baseDir: string)
   return warnings;
 }
 
-/** The checks config validation runs beyond the schema: authenticator blocks per chain, listener CIDRs, TLS. */
-export function configChecks(): ConfigCheck[] {
+/**
+ * `authorization` (§8.3): each source block against its type's schema and checks (an acl.conf
+ * that does not parse is named with its line and column), one source per type, and the
+ * cache's excludes as topic filters. Paths resolve against the working directory, as at start.
+ */
+function authorizationProblems(config: GatehouseConfig, sources: SourceRegistry): ConfigProblem[] {
+  const problems = sources.problems('authorization.sources', config.authorization.sources, { baseDir: process.cwd(), from: 'config' });
+  config.authorization.cache.excludes.forEach((filter, i) => {
+    try {
+      TopicRule.compile(filter);
+    } catch (err) {
+      problems.push({ path: `authorization.cache.excludes.${i}`, message: (err as Error).message });
+    }
+  });
+  return problems;
+}
+
+/** The checks config validation runs beyond the schema: authenticator blocks per chain, authorization sources, listener CIDRs, TLS. */
+export function configChecks(sources: SourceRegistry = authorizationSources()): ConfigCheck[] {
   return [
     (config): ConfigProblem[] => configuredChains(config).flatMap((c) => chainProblems(c.path, c.authenticators)),
+    (config): ConfigProblem[] => authorizationProblems(config, sources),
     trustedCidrProblems,
     accessRuleProblems,
     sendLimitProblems,

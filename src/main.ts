@@ -13,7 +13,9 @@ import { AuthnService } from './authn/service.js';
 import { configureHashConcurrency } from './authn/password/index.js';
 import { BuiltInStore } from './store/index.js';
 import { configuredChains } from './checks.js';
-import { allowAllButSys, type AuthorizationService } from './authz/types.js';
+import type { AuthorizationService } from './authz/types.js';
+import { Authorizer } from './authz/authorizer.js';
+import { authorizationSources } from './authz/sources/index.js';
 import { ListenerManager } from '../listeners/manager.js';
 import { listenerSpec } from '../listeners/spec.js';
 import type { ListenerSpec } from '../listeners/types.js';
@@ -36,6 +38,8 @@ export interface GatehouseNode {
   /** Live gateway settings: the API replaces them and new connections use them. */
   readonly gateways: GatewaySettings;
   readonly authn: AuthnService;
+  /** Authorization (§8): sources, cache, counters. */
+  readonly authz: Authorizer;
   /** Listener TLS settings and Proxy Protocol refusal counts. */
   readonly transport: TransportSecurity;
   /** The management API (dashboard.listeners.http/https), when enabled. */
@@ -73,6 +77,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     baseDir,
     timeoutMs: parseDuration(config.authentication_settings.timeout),
   });
+  const authorizer = new Authorizer({ logger, registry: authorizationSources(), store, baseDir, dataDir });
   let transport: TransportSecurity;
   // One per node: CRLs from the certificates' distribution points (EMQX's crl_cache).
   const crlCache = new CrlCache({
@@ -83,6 +88,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   });
   try {
     for (const chain of configuredChains(config)) await authnService.setChain(chain.name, chain.authenticators, true);
+    await authorizer.configure(config.authorization);
     const stompConf = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
     transport = await prepareTransportSecurity({
       logger,
@@ -95,11 +101,12 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     });
   } catch (err) {
     crlCache.close();
+    await authorizer.destroy();
     store.close();
     throw err;
   }
   const authn: AuthenticationService = opts.authn ?? authnService;
-  const authz: AuthorizationService = allowAllButSys;
+  const authz: AuthorizationService = authorizer;
   const maxPacketSize = parseByteSize(config.mqtt.max_packet_size);
   const frontSettings: MqttFrontSettings = {
     maxPacketSize,
@@ -114,6 +121,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     front,
     connectTimeoutMs: parseDuration(config.mqtt.idle_timeout),
     authz: () => authz,
+    denyAction: () => authorizer.denyAction,
     maxPacketSize,
     maxClientIdLength: config.mqtt.max_clientid_len,
     maxTopicLevels: config.mqtt.max_topic_levels,
@@ -143,6 +151,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     listeners,
     store,
     authn: authnService,
+    authz: authorizer,
     gateways,
     transport,
     address(id) {
@@ -156,6 +165,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       await broker.close();
       await listeners.stopAll();
       await authnService.destroy();
+      await authorizer.destroy();
       crlCache.close();
       store.close();
     },

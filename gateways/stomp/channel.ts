@@ -654,6 +654,7 @@ export class StompChannel {
         action,
         topic,
         from: decision.from,
+        rule: decision.rule,
         reason: decision.reason,
       },
       'authorization denied',

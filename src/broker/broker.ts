@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesOptions, type Client, type ConnectPacket, type Subscription, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { allowAllButSys, type AuthorizationService, type AuthzDecision, type AuthzRequest } from '../authz/types.js';
+import type { AuthorizationService, AuthzAction, AuthzDecision, AuthzRequest, DenyAction } from '../authz/types.js';
 import type { ClientSession } from './session.js';
 import type { ConnectionHandler, ConnectionMeta } from '../transport/types.js';
 import type { ConnectRequest, MqttFront } from './front.js';
@@ -48,6 +48,8 @@ export interface MqttBrokerOptions {
   /** A connection that has not sent a whole CONNECT by then is closed (`mqtt.idle_timeout`). */
   connectTimeoutMs?: number;
   authz: () => AuthorizationService;
+  /** `authorization.deny_action` (§8.2); `ignore` when absent. */
+  denyAction?: () => DenyAction;
   maxPacketSize?: number;
   maxClientIdLength?: number;
   maxTopicLevels?: number;
@@ -58,6 +60,11 @@ export interface MqttBrokerOptions {
 
 export class MqttBroker {
   private readonly expiryTimers = new Map<Client, NodeJS.Timeout>();
+  /**
+   * The request authorization is asked with, refilled for each publish and subscribe so the
+   * synchronous path allocates none (the service copies it if it answers later).
+   */
+  private readonly request: AuthzRequest = { action: 'publish', topic: '', qos: 0, retain: false };
   private readonly protocolErrors = new Map<string, number>();
 
   /** The client parsers' `parse` for their first bytes (see firstParseWith). */
@@ -277,29 +284,62 @@ export class MqttBroker {
 
   private onPublish(client: GatehouseClient | null, packet: PublishPacket, done: (err?: Error | null) => void): void {
     const session = client?.[SESSION];
-    if (!session) {
+    if (!client || !session) {
       // Wills restored from persistence after a restart have no live session.
       if (packet.topic.startsWith('$SYS/')) done(new Error('$SYS/ topics are reserved'));
       else done(null);
       return;
     }
-    const authz = this.opts.authz();
-    // Hot path while no authorization source is configured: aedes's own $SYS/ rule, no allocation.
-    if (authz === allowAllButSys && !packet.topic.startsWith('$SYS/')) {
+    const request = this.request;
+    request.action = 'publish';
+    request.topic = packet.topic;
+    request.qos = packet.qos;
+    request.retain = packet.retain;
+    const decision = this.opts.authz().authorize(session.authz, request);
+    if (decision instanceof Promise) {
+      decision.then(
+        (d) => this.published(client, session, packet, d, done),
+        () => this.published(client, session, packet, AUTHZ_FAILED, done),
+      );
+    } else {
+      this.published(client, session, packet, decision, done);
+    }
+  }
+
+  private published(client: GatehouseClient, session: ClientSession, packet: PublishPacket, decision: AuthzDecision, done: (err?: Error | null) => void): void {
+    if (decision.result === 'allow') {
       if (session.mountpoint) packet.topic = session.mountpoint + packet.topic;
       done(null);
       return;
     }
-    const request: AuthzRequest = { action: 'publish', topic: packet.topic, qos: packet.qos, retain: packet.retain };
-    settle(authz.authorize(session.authz, request), (decision) => {
-      if (decision.result === 'deny') {
-        this.logDenied(session, request, decision);
-        done(new Error(`not authorized to publish to ${request.topic}`));
+    this.logDenied(session, 'publish', packet.topic, decision);
+    const err = notAuthorized(`not authorized to publish to ${packet.topic}`);
+    // A will (its client is gone) or a publish of a closing client: simply not published.
+    if (client.closed) {
+      done(err);
+      return;
+    }
+    const flagged = packet as PublishPacket & { _notAuthorized?: boolean };
+    if (this.denyAction() === 'disconnect') {
+      // §8.2: MQTT 5 gets DISCONNECT 0x87; MQTT 3.1.1 has none, aedes closes on the error.
+      if (client.version !== 5) {
+        done(err);
         return;
       }
-      if (session.mountpoint) packet.topic = session.mountpoint + packet.topic;
+      flagged._notAuthorized = true;
+      client.disconnect({ reasonCode: NOT_AUTHORIZED }, noop);
       done(null);
-    });
+      return;
+    }
+    if (client.version === 5) {
+      // aedes answers QoS 1/2 with PUBACK/PUBREC 0x87 and drops QoS 0 (lib/handlers/publish.js).
+      done(err);
+    } else {
+      // MQTT 3.1.1 acks carry no reason code: the publish is acknowledged as usual and dropped
+      // (the aedes patch's enqueuePublish hunk).
+      flagged._notAuthorized = true;
+      done(null);
+    }
   }
 
   private onSubscribe(client: GatehouseClient, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
@@ -310,38 +350,82 @@ export class MqttBroker {
     }
     // Before aedes takes the client's delivery functions for this subscription.
     this.outbound?.watch(client as unknown as DeliveringClient, session.meta.listenerId);
-    const authz = this.opts.authz();
-    if (authz === allowAllButSys) {
+    const request = this.request;
+    request.action = 'subscribe';
+    request.topic = sub.topic;
+    request.qos = sub.qos;
+    request.retain = false;
+    const decision = this.opts.authz().authorize(session.authz, request);
+    if (decision instanceof Promise) {
+      decision.then(
+        (d) => this.subscribed(client, session, sub, d, done),
+        () => this.subscribed(client, session, sub, AUTHZ_FAILED, done),
+      );
+    } else {
+      this.subscribed(client, session, sub, decision, done);
+    }
+  }
+
+  private subscribed(
+    client: GatehouseClient,
+    session: ClientSession,
+    sub: Subscription,
+    decision: AuthzDecision,
+    done: (err: Error | null, sub?: Subscription | null) => void,
+  ): void {
+    if (decision.result === 'allow') {
       if (session.mountpoint) sub.topic = mountFilter(session.mountpoint, sub.topic);
       done(null, sub);
       return;
     }
-    const request: AuthzRequest = { action: 'subscribe', topic: sub.topic, qos: sub.qos, retain: false };
-    settle(authz.authorize(session.authz, request), (decision) => {
-      if (decision.result === 'deny') {
-        this.logDenied(session, request, decision);
-        done(null, null);
+    this.logDenied(session, 'subscribe', sub.topic, decision);
+    if (this.denyAction() === 'disconnect' && !client.closed) {
+      // §8.2: MQTT 5 gets DISCONNECT 0x87; MQTT 3.1.1 is closed (aedes closes on the error).
+      if (client.version !== 5) {
+        done(notAuthorized(`not authorized to subscribe to ${sub.topic}`));
         return;
       }
-      if (session.mountpoint) sub.topic = mountFilter(session.mountpoint, sub.topic);
-      done(null, sub);
-    });
+      client.disconnect({ reasonCode: NOT_AUTHORIZED }, noop);
+    }
+    // SUBACK 0x87 (MQTT 5) / 0x80 (3.1.1) for this filter; the others go on (aedes subscribe.js).
+    done(null, null);
   }
 
-  private logDenied(session: ClientSession, request: AuthzRequest, decision: AuthzDecision): void {
+  private denyAction(): DenyAction {
+    return this.opts.denyAction?.() ?? 'ignore';
+  }
+
+  private logDenied(session: ClientSession, action: AuthzAction, topic: string, decision: AuthzDecision): void {
     this.opts.logger.info(
       {
         listener: session.meta.listenerId,
         clientid: session.authz.clientid,
         username: session.authz.username,
-        action: request.action,
-        topic: request.topic,
+        action,
+        topic,
         from: decision.from,
+        rule: decision.rule,
         reason: decision.reason,
       },
       'authorization denied',
     );
   }
+}
+
+/** MQTT 5 reason code 0x87 Not authorized. */
+const NOT_AUTHORIZED = 0x87;
+
+/** What a service that failed (a rejected promise) amounts to: a denial (fail closed). */
+const AUTHZ_FAILED: AuthzDecision = Object.freeze({ result: 'deny', from: 'error', reason: 'authorization failed' });
+
+function noop(): void {}
+
+/**
+ * An authorization refusal handed to aedes: its string `code` keeps it out of the protocol
+ * error count (onClientError), the denial is logged once by logDenied.
+ */
+function notAuthorized(message: string): Error {
+  return Object.assign(new Error(message), { code: 'NOT_AUTHORIZED' });
 }
 
 /** Words aedes's reasons for dropping a connection before its CONNECT as the front's refusals. */
@@ -406,13 +490,4 @@ export function mountFilter(mountpoint: string, filter: string): string {
   }
   if (filter.startsWith('$queue/')) return '$queue/' + mountpoint + filter.slice(7);
   return mountpoint + filter;
-}
-
-/** Runs `then` synchronously for a plain value, so the usual allow path makes no promise. */
-function settle(value: AuthzDecision | Promise<AuthzDecision>, then: (d: AuthzDecision) => void): void {
-  if (value instanceof Promise) {
-    value.then(then, () => then({ result: 'deny', from: 'error', reason: 'authorization failed' }));
-  } else {
-    then(value);
-  }
 }

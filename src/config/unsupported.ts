@@ -46,16 +46,6 @@ const MQTT: readonly Unsupported[] = [
   { key: 'session_expiry_interval', accepted: '2h', instead: 'MQTT 3.1/3.1.1 persistent sessions are kept until the client cleans them; MQTT 5 clients set their own Session Expiry Interval' },
 ];
 
-const AUTHORIZATION: readonly Unsupported[] = [
-  { key: 'no_match', accepted: 'allow', instead: 'every authenticated client may publish and subscribe (authorization comes with issue 16)' },
-  { key: 'deny_action', accepted: 'ignore', instead: 'nothing is denied yet (issue 16)' },
-  { key: 'sources', accepted: [], instead: 'no authorization source is built yet (issue 16)' },
-  { key: 'cache.enable', accepted: true, instead: 'there is nothing to cache yet (issue 16)' },
-  { key: 'cache.max_size', accepted: 32, instead: 'there is nothing to cache yet (issue 16)' },
-  { key: 'cache.ttl', accepted: '1m', instead: 'there is nothing to cache yet (issue 16)' },
-  { key: 'cache.excludes', accepted: [], instead: 'there is nothing to cache yet (issue 16)' },
-];
-
 function read(block: unknown, key: string): unknown {
   let value: unknown = block;
   for (const part of key.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
@@ -75,7 +65,7 @@ function problems(block: unknown, path: string, table: readonly Unsupported[]): 
 
 /** Every setting of `config` that Gatehouse would otherwise accept and ignore. */
 export function unsupportedSettings(config: GatehouseConfig): ConfigProblem[] {
-  const out: ConfigProblem[] = [...problems(config.mqtt, 'mqtt', MQTT), ...problems(config.authorization, 'authorization', AUTHORIZATION)];
+  const out: ConfigProblem[] = [...problems(config.mqtt, 'mqtt', MQTT)];
   for (const type of LISTENER_TYPES) {
     for (const [name, listener] of Object.entries(config.listeners[type])) {
       const path = `listeners.${type}.${name}`;

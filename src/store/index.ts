@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { AclTable } from './acl.js';
 import { MetaTable } from './meta.js';
 import { PskTable } from './psk.js';
 import { migrate } from './schema.js';
@@ -13,6 +14,8 @@ export type { PasswordHasher, RawUser, UserFileFormat, UserImportType } from './
 export { DEFAULT_PSK_CHUNK_SIZE, DEFAULT_PSK_SEPARATOR, PskTable } from './psk.js';
 export type { PskEntry } from './psk.js';
 export { MetaTable } from './meta.js';
+export { AclTable } from './acl.js';
+export type { AclChangeListener, AclKind, AclListPage, AclListQuery, AclRecord } from './acl.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { UserTable } from './users.js';
 export type {
@@ -48,6 +51,8 @@ export class BuiltInStore {
   readonly users: UserTable;
   readonly psk: PskTable;
   readonly meta: MetaTable;
+  /** Authorization rules of the built-in database (§8.8). */
+  readonly acl: AclTable;
   readonly path: string;
   readonly #db: Database.Database;
 
@@ -57,6 +62,7 @@ export class BuiltInStore {
     this.users = new UserTable(db);
     this.psk = new PskTable(db);
     this.meta = new MetaTable(db);
+    this.acl = new AclTable(db);
   }
 
   /** Open (creating the directory and file if needed) and migrate the schema. */

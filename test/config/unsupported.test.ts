@@ -25,10 +25,6 @@ describe('settings not built yet are refused by check-config, not ignored', () =
     ['listeners.tcp.default.tcp_options.active_n = 100', 'listeners.tcp.default.tcp_options.active_n'],
     ['mqtt.session_expiry_interval = 10m', 'mqtt.session_expiry_interval'],
     ['listeners.ssl.default { bind = "127.0.0.1:0", ssl_options.hibernate_after = 1s }', 'listeners.ssl.default.ssl_options.hibernate_after'],
-    ['authorization.no_match = deny', 'authorization.no_match'],
-    ['authorization.deny_action = disconnect', 'authorization.deny_action'],
-    ['authorization.sources = [{ type = file, path = "acl.conf" }]', 'authorization.sources'],
-    ['authorization.cache.ttl = 5m', 'authorization.cache.ttl'],
   ];
   for (const [text, path] of refused) {
     test(`${path} is refused with its path and "not supported yet"`, () => {
