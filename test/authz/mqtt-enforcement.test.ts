@@ -97,52 +97,32 @@ describe('MQTT enforcement, deny_action = ignore (§8.2)', () => {
       await endClient(c);
     });
 
-    test(`${v}: a denied QoS 1 publish gets ${protocolVersion === 5 ? 'PUBACK 0x87' : 'a plain PUBACK'}, is not delivered`, async () => {
-      const c = await connect(t.url(), { protocolVersion, clientId: `q1-${protocolVersion}` });
-      const none = nothingOn(watcher, 'closed/q1');
-      const puback = nextPacket(c, 'puback');
-      const outcome = publish(c, 'closed/q1', 'x', { qos: 1 }).then(
-        () => undefined,
-        (err: Error & { code?: number }) => err,
-      );
-      // The ack first: without one the publish would wait for ever.
-      const ack = await puback;
-      const result = await outcome;
-      if (protocolVersion === 5) {
-        assert.equal(ack.reasonCode, 0x87);
-        assert.equal(result?.code, 0x87);
-      } else {
-        assert.equal(result, undefined, 'MQTT 3.1.1 acks carry no reason code');
-      }
-      assert.equal(await none, true);
-      assert.equal(c.connected, true);
-      await endClient(c);
-    });
-
-    test(`${v}: a denied QoS 2 publish gets ${protocolVersion === 5 ? 'PUBREC 0x87' : 'the plain QoS 2 flow'}, is not delivered`, async () => {
-      const c = await connect(t.url(), { protocolVersion, clientId: `q2-${protocolVersion}` });
-      const none = nothingOn(watcher, 'closed/q2');
-      const pubrec = nextPacket(c, 'pubrec');
-      const outcome = publish(c, 'closed/q2', 'x', { qos: 2 }).then(
-        () => undefined,
-        (err: Error & { code?: number }) => err,
-      );
-      // The ack first: without one the publish would wait for ever.
-      const rec = await pubrec;
-      const result = await outcome;
-      if (protocolVersion === 5) {
-        assert.equal(rec.reasonCode, 0x87);
-        assert.equal(result?.code, 0x87);
-      } else {
-        assert.equal(result, undefined, 'PUBREC, PUBREL, PUBCOMP as usual');
-      }
-      assert.equal(await none, true);
-      // Still usable afterwards.
-      const got = nextMessage(watcher, 'open/after-q2');
-      await publish(c, 'open/after-q2', 'z', { qos: 2 });
-      assert.equal((await got).payload.toString(), 'z');
-      await endClient(c);
-    });
+    for (const [qos, ackCmd] of [[1, 'puback'], [2, 'pubrec']] as const) {
+      const ackName = ackCmd.toUpperCase();
+      test(`${v}: a denied QoS ${qos} publish gets ${protocolVersion === 5 ? `${ackName} 0x87` : `a plain ${ackName}`}, is not delivered; the client goes on`, async () => {
+        const c = await connect(t.url(), { protocolVersion, clientId: `q${qos}-${protocolVersion}` });
+        const none = nothingOn(watcher, `closed/q${qos}`);
+        const ackPacket = nextPacket(c, ackCmd);
+        const outcome = publish(c, `closed/q${qos}`, 'x', { qos }).then(
+          () => undefined,
+          (err: Error & { code?: number }) => err,
+        );
+        // The ack first: without one the publish would wait for ever.
+        const ack = await ackPacket;
+        const result = await outcome;
+        if (protocolVersion === 5) {
+          assert.equal(ack.reasonCode, 0x87);
+          assert.equal(result?.code, 0x87);
+        } else {
+          assert.equal(result, undefined, 'MQTT 3.1.1 acks carry no reason code: the usual flow');
+        }
+        assert.equal(await none, true);
+        const got = nextMessage(watcher, `open/after-q${qos}`);
+        await publish(c, `open/after-q${qos}`, 'z', { qos });
+        assert.equal((await got).payload.toString(), 'z');
+        await endClient(c);
+      });
+    }
 
     test(`${v}: SUBACK refuses only the denied filters (${protocolVersion === 5 ? '0x87' : '0x80'}); the others are granted and work`, async () => {
       const c = await connect(t.url(), { protocolVersion, clientId: `sub-${protocolVersion}` });
