@@ -8,6 +8,7 @@ import { startGatehouse } from './main.js';
 import { configChecks, filePermissionWarnings } from './checks.js';
 import { usersCommand } from './commands/users.js';
 import { pskCommand } from './commands/psk.js';
+import { aclCommand } from './commands/acl.js';
 import { UserImportError } from './store/index.js';
 
 /** The package root: the nearest folder above this file with a package.json (src/ or dist/src/). */
@@ -30,6 +31,7 @@ Usage:
   gatehouse check-config FILE            validate a configuration file and exit
   gatehouse users add|update|delete|list|import ...   manage built-in database users (--help)
   gatehouse psk import|delete|count ...   manage TLS-PSK identities (--help)
+  gatehouse acl list|add|delete|import ...  manage built-in database authorization rules (--help)
   gatehouse --version                    print the version
   gatehouse --help                       this text
 
@@ -62,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
         return await usersCommand(rest);
       case 'psk':
         return await pskCommand(rest);
+      case 'acl':
+        return await aclCommand(rest);
       default:
         process.stderr.write(`gatehouse: unknown command "${command}"\n\n${HELP}`);
         return 2;

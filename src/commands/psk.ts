@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { NODE_OPTIONS } from './node-options.js';
 import { loadConfigFile } from '../config/load.js';
 import { configChecks } from '../checks.js';
 import { BuiltInStore } from '../store/index.js';
@@ -21,9 +22,7 @@ export async function pskCommand(args: string[], out: NodeJS.WritableStream = pr
     args,
     allowPositionals: true,
     options: {
-      config: { type: 'string', default: process.env['GATEHOUSE_CONFIG'] ?? 'etc/gatehouse.conf' },
-      'data-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...NODE_OPTIONS,
     },
   });
   const [action, arg] = positionals;
