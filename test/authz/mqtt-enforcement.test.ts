@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient, IClientOptions, Packet } from 'mqtt';
 import { run } from '../helpers/process.js';
+import { ApiMetrics } from '../../src/api/metrics.js';
 import { startTestNode, connect, endClient, nextMessage, subscribe, publish, type TestNode } from '../helpers/node.js';
 
 /**
@@ -158,6 +159,23 @@ describe('MQTT enforcement, deny_action = ignore (§8.2)', () => {
     // Not counted as protocol errors.
     assert.deepEqual([...t.node.broker.protocolErrorCounts()], []);
     await endClient(c);
+  });
+
+  test('counters: §13.1 under EMQX names and per source, in the Prometheus exposition', async () => {
+    const metrics = new ApiMetrics(t.node);
+    try {
+      const text = await metrics.registry.metrics();
+      const value = (line: RegExp) => Number(line.exec(text)?.[1] ?? NaN);
+      assert.ok(value(/^emqx_authorization_deny (\d+)$/m) >= 4, text);
+      assert.ok(value(/^emqx_authorization_allow (\d+)$/m) >= 4);
+      assert.ok(value(/^emqx_authorization_cache_hit (\d+)$/m) >= 1);
+      assert.ok(value(/^emqx_authorization_cache_miss (\d+)$/m) >= 1);
+      assert.ok(value(/^emqx_authorization_matched_deny (\d+)$/m) >= 4);
+      assert.equal(value(/^emqx_authz_deny\{type="file"\} (\d+)$/m), t.node.authz.metrics.get('authorization.matched.deny'));
+      assert.ok(value(/^emqx_authz_total\{type="file"\} (\d+)$/m) >= 8);
+    } finally {
+      metrics.close();
+    }
   });
 
   test('wills are authorized when they would be published', async () => {
