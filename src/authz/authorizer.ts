@@ -3,6 +3,7 @@ import type { Static } from '@sinclair/typebox';
 import type { AuthorizationConfig } from '../config/schema.js';
 import { parseDuration } from '../config/hocon/units.js';
 import { MetricSet } from '../metrics/counters.js';
+import { coarseClock, type Clock } from '../metrics/clock.js';
 import { fillDefaults } from '../config/defaults.js';
 import type { BuiltInStore } from '../store/index.js';
 import type { ClientAcl } from '../authn/types.js';
@@ -54,8 +55,8 @@ export interface AuthorizerOptions {
   store: BuiltInStore;
   baseDir: string;
   dataDir: string;
-  /** The clock (tests). */
-  now?: () => number;
+  /** The clock of cache TTLs and ACL expiry (tests); the coarse clock by default. */
+  clock?: Clock;
 }
 
 interface SourceEntry {
@@ -87,18 +88,18 @@ export class Authorizer implements AuthorizationService {
   /** The enabled entries, in order: what a decision walks. */
   private active: SourceEntry[] = [];
   private readonly sourceMetrics = new Map<string, MetricSet<SourceMetric>>();
-  private readonly cache = new DecisionCache();
+  private readonly cache: DecisionCache;
   private readonly clientAcl: ClientAclChecker;
   /** A decision object per matched rule, made once (no allocation per publish). */
   private readonly decisions = new WeakMap<SourceMatch, AuthzDecision>();
   private settings: AuthorizationSettings | undefined;
   private noMatch: AuthzDecision = Object.freeze({ result: 'allow', from: 'default', reason: 'no source matched (authorization.no_match = allow)' });
-  private readonly now: () => number;
-
   constructor(private readonly opts: AuthorizerOptions) {
-    this.now = opts.now ?? Date.now;
-    this.clientAcl = new ClientAclChecker((acl: ClientAcl, err: Error) =>
-      opts.logger.warn({ acl_source: acl.source, err: err.message }, "client's ACL cannot be read: everything is denied to it"),
+    const clock = opts.clock ?? coarseClock;
+    this.cache = new DecisionCache(clock);
+    this.clientAcl = new ClientAclChecker(
+      (acl: ClientAcl, err: Error) => opts.logger.warn({ acl_source: acl.source, err: err.message }, "client's ACL cannot be read: everything is denied to it"),
+      clock,
     );
   }
 
@@ -164,7 +165,7 @@ export class Authorizer implements AuthorizationService {
 
   /** A connected client's cached decisions; undefined when it has no cache. */
   cachedDecisions(clientid: string): CachedDecision[] | undefined {
-    return this.cache.list(clientid, this.now());
+    return this.cache.list(clientid);
   }
 
   /** The configured sources in order, with their state. */
@@ -208,7 +209,7 @@ export class Authorizer implements AuthorizationService {
     steps?.push({ step: 'superuser', result: 'skipped', detail: 'not a superuser' });
     const acl = client.acl;
     if (acl !== undefined) {
-      const match = this.clientAcl.check(acl, client, request, this.now);
+      const match = this.clientAcl.check(acl, client, request);
       steps?.push({ step: 'client_acl', source: acl.source, result: match ? match.permission : 'nomatch', ...(match?.rule ? { rule: match.rule } : {}) });
       if (match) return this.final(this.decisionOf(acl.source, match), steps);
     }
@@ -223,7 +224,7 @@ export class Authorizer implements AuthorizationService {
     }
     const cacheable = this.cache.enabled && !this.cache.excluded(request.topic, client);
     if (cacheable) {
-      const hit = this.cache.get(client, request, this.now());
+      const hit = this.cache.get(client, request);
       if (hit !== undefined) {
         if (steps) steps.push({ step: 'cache', result: 'hit', detail: `cached ${hit.result} from ${hit.from}`, ...(hit.rule ? { rule: hit.rule } : {}) });
         else this.metrics.inc('authorization.cache_hit');
@@ -340,7 +341,7 @@ export class Authorizer implements AuthorizationService {
   }
 
   private concluded(client: AuthzClient, request: AuthzRequest, decision: AuthzDecision, cacheable: boolean, steps: AuthzStep[] | undefined): AuthzDecision {
-    if (cacheable && !steps) this.cache.put(client, request, decision, this.now());
+    if (cacheable && !steps) this.cache.put(client, request, decision);
     return this.final(decision, steps);
   }
 

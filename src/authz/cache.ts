@@ -1,3 +1,4 @@
+import { coarseClock, type Clock } from '../metrics/clock.js';
 import type { TopicRule } from './topic.js';
 import type { AuthzClient, AuthzDecision, AuthzRequest } from './types.js';
 
@@ -11,7 +12,8 @@ import type { AuthzClient, AuthzDecision, AuthzRequest } from './types.js';
  * each cache empties itself on its next use), `invalidate(clientid)` one client's, so a rule
  * change takes effect on the next publish instead of after the TTL.
  *
- * A hit costs a WeakMap lookup, a Map lookup by topic and a clock read; no allocation.
+ * A hit costs a WeakMap lookup, a Map lookup by topic and a clock read; no allocation (the
+ * coarse clock, not Date.now()).
  */
 
 export interface CacheSettings {
@@ -67,6 +69,8 @@ export class DecisionCache {
   });
   private settings: CacheSettings = { enable: false, maxSize: 32, ttlMs: 60_000, excludes: NO_EXCLUDES };
 
+  constructor(private readonly clock: Clock = coarseClock) {}
+
   configure(settings: CacheSettings): void {
     this.settings = settings;
     this.invalidate();
@@ -83,7 +87,7 @@ export class DecisionCache {
     return false;
   }
 
-  get(client: AuthzClient, request: AuthzRequest, now: number): AuthzDecision | undefined {
+  get(client: AuthzClient, request: AuthzRequest): AuthzDecision | undefined {
     const cache = this.caches.get(client);
     if (cache === undefined) return undefined;
     if (cache.generation !== this.generation) {
@@ -96,7 +100,7 @@ export class DecisionCache {
     const slot = slotOf(request);
     const decision = entry.decisions[slot];
     if (decision === undefined) return undefined;
-    if (now - entry.stamps[slot]! > this.settings.ttlMs) {
+    if (this.clock.now - entry.stamps[slot]! > this.settings.ttlMs) {
       entry.decisions[slot] = undefined;
       entry.filled--;
       cache.size--;
@@ -106,7 +110,8 @@ export class DecisionCache {
     return decision;
   }
 
-  put(client: AuthzClient, request: AuthzRequest, decision: AuthzDecision, now: number): void {
+  put(client: AuthzClient, request: AuthzRequest, decision: AuthzDecision): void {
+    const now = this.clock.now;
     let cache = this.caches.get(client);
     if (cache === undefined) {
       cache = new ClientCache(this.generation);
@@ -153,7 +158,8 @@ export class DecisionCache {
   }
 
   /** A connected client's cached decisions (GET /clients/{clientid}/authorization/cache). */
-  list(clientid: string, now: number): CachedDecision[] | undefined {
+  list(clientid: string): CachedDecision[] | undefined {
+    const now = this.clock.now;
     const cache = this.byClientid.get(clientid)?.deref();
     if (cache === undefined) return undefined;
     if (cache.generation !== this.generation) return [];

@@ -1,4 +1,5 @@
 import type { ClientAcl } from '../authn/types.js';
+import { coarseClock, type Clock } from '../metrics/clock.js';
 import { compileStoredRules, firstMatch, readRawRule, RuleError, storedRuleText, type Rule, type SourceMatch } from './rule.js';
 import { TopicRule, TopicRuleError } from './topic.js';
 import type { AuthzClient, AuthzRequest } from './types.js';
@@ -57,12 +58,15 @@ export function compileClientAcl(acl: ClientAcl): Compiled {
 export class ClientAclChecker {
   private readonly compiled = new WeakMap<ClientAcl, Compiled>();
 
-  constructor(private readonly onInvalid: (acl: ClientAcl, err: Error) => void) {}
+  constructor(
+    private readonly onInvalid: (acl: ClientAcl, err: Error) => void,
+    private readonly clock: Clock = coarseClock,
+  ) {}
 
   /** The ACL's answer: a match (allow or deny, with the rule), or undefined for nomatch. */
-  check(acl: ClientAcl, client: AuthzClient, request: AuthzRequest, now: () => number): SourceMatch | undefined {
+  check(acl: ClientAcl, client: AuthzClient, request: AuthzRequest): SourceMatch | undefined {
     const c = this.of(acl);
-    if (acl.expireAt !== undefined && acl.expireAt <= now()) return this.expired(acl);
+    if (acl.expireAt !== undefined && acl.expireAt <= this.clock.now) return this.expired(acl);
     switch (c.form) {
       case 'list':
         return firstMatch(c.rules, client, request);

@@ -47,6 +47,11 @@ export class Rule implements SourceMatch {
   ) {}
 
   matches(client: AuthzClient, request: AuthzRequest): boolean {
+    return this.who.test(client) && this.covers(client, request);
+  }
+
+  /** The action and topic part alone: for a client already known to be among "who". */
+  covers(client: AuthzClient, request: AuthzRequest): boolean {
     const action = this.action;
     if (request.action === 'publish') {
       if (!action.publish) return false;
@@ -55,7 +60,6 @@ export class Rule implements SourceMatch {
       return false;
     }
     if ((action.qos & (1 << request.qos)) === 0) return false;
-    if (!this.who.test(client)) return false;
     const topics = this.topics;
     for (let i = 0; i < topics.length; i++) if (topics[i]!.matches(request.topic, client)) return true;
     return false;
@@ -69,6 +73,70 @@ export function firstMatch(rules: readonly Rule[], client: AuthzClient, request:
     if (rule.matches(client, request)) return rule;
   }
   return undefined;
+}
+
+/** The first rule of `rules` that covers the request, for a client among every rule's "who". */
+function firstCovering(rules: readonly Rule[], client: AuthzClient, request: AuthzRequest): Rule | undefined {
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
+    if (rule.covers(client, request)) return rule;
+  }
+  return undefined;
+}
+
+/**
+ * An ordered rule list (an acl.conf) that works out once per client which of its rules can
+ * apply to it: a rule's "who" depends on the client alone (names, address, attributes), so
+ * a publish walks only the rules for this client, not every user's. Runs of rules for
+ * everyone are shared between clients, so a client's plan costs a few array slots.
+ */
+export class RuleList {
+  /** Runs of consecutive rules for everyone (shared), and the other rules one by one. */
+  private readonly blocks: ReadonlyArray<readonly Rule[] | Rule>;
+  private readonly plans = new WeakMap<AuthzClient, ReadonlyArray<readonly Rule[]>>();
+
+  constructor(readonly rules: readonly Rule[]) {
+    const blocks: Array<Rule[] | Rule> = [];
+    let run: Rule[] | undefined;
+    for (const rule of rules) {
+      if (rule.who === EVERYONE) {
+        if (!run) blocks.push((run = []));
+        run.push(rule);
+      } else {
+        run = undefined;
+        blocks.push(rule);
+      }
+    }
+    this.blocks = blocks;
+  }
+
+  firstMatch(client: AuthzClient, request: AuthzRequest): Rule | undefined {
+    let plan = this.plans.get(client);
+    if (plan === undefined) {
+      plan = this.planFor(client);
+      this.plans.set(client, plan);
+    }
+    for (let i = 0; i < plan.length; i++) {
+      const rule = firstCovering(plan[i]!, client, request);
+      if (rule !== undefined) return rule;
+    }
+    return undefined;
+  }
+
+  private planFor(client: AuthzClient): Array<readonly Rule[]> {
+    const plan: Array<readonly Rule[]> = [];
+    let own: Rule[] | undefined;
+    for (const block of this.blocks) {
+      if (Array.isArray(block)) {
+        plan.push(block);
+        own = undefined;
+      } else if ((block as Rule).who.test(client)) {
+        if (!own) plan.push((own = []));
+        own.push(block as Rule);
+      }
+    }
+    return plan;
+  }
 }
 
 /** A rule that cannot be compiled; `field` names the key at fault. */

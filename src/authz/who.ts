@@ -24,15 +24,19 @@ export function regex(source: string): RegExp {
 
 type Field = 'username' | 'clientid';
 
+/** `{username, S}` / `{clientid, S}`; each field read by name (a fixed property, no keyed lookup). */
 export function fieldIs(field: Field, value: string): Who {
-  return { text: `{${field}, ${JSON.stringify(value)}}`, test: (c) => c[field] === value };
+  const text = `{${field}, ${JSON.stringify(value)}}`;
+  return field === 'username' ? { text, test: (c) => c.username === value } : { text, test: (c) => c.clientid === value };
 }
 
 export function fieldMatches(field: Field, re: RegExp): Who {
+  const text = `{${field}, {re, ${JSON.stringify(re.source)}}}`;
+  if (field === 'clientid') return { text, test: (c) => re.test(c.clientid) };
   return {
-    text: `{${field}, {re, ${JSON.stringify(re.source)}}}`,
+    text,
     test: (c) => {
-      const v = c[field];
+      const v = c.username;
       return v !== undefined && re.test(v);
     },
   };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { compileAclFile, AclFileError } from '../../src/authz/sources/file/acl-conf.js';
 import { parseTerms } from '../../src/authz/sources/file/terms.js';
-import { firstMatch } from '../../src/authz/rule.js';
+import { firstMatch, RuleList } from '../../src/authz/rule.js';
 import type { AuthzClient, AuthzRequest } from '../../src/authz/types.js';
 
 const DEFAULT_ACL = new URL('../fixtures/authz/acl.conf', import.meta.url);
@@ -189,6 +189,37 @@ describe('acl.conf rules (§8.6)', () => {
     assert.equal(decide(rules, c, pub('u2/anything')), 'deny');
     assert.equal(decide(rules, c, pub('devices/c1/up')), 'allow');
     assert.equal(decide(rules, client({ username: undefined }), pub('undefined/x')), 'deny');
+  });
+
+  test("a RuleList (each client's rules worked out once) answers exactly as the rules in order", () => {
+    const text = `
+      {allow, {username, "u1"}, publish, ["a/#"]}.
+      {deny, all, publish, ["a/secret"]}.
+      {allow, all, subscribe, ["s/#"]}.
+      {deny, {clientid, {re, "^c"}}, all, ["a/#", "s/x"]}.
+      {allow, {ipaddr, "10.0.0.0/8"}, all, ["\${clientid}/#"]}.
+      {allow, {'or', [{username, "u2"}, {client_attr, "role", "admin"}]}, all, all}.
+      {deny, all}.
+    `;
+    const { rules } = compileAclFile(text);
+    const list = new RuleList(rules);
+    const clients = [
+      client(),
+      client({ username: 'u2', clientid: 'x1' }),
+      client({ username: undefined, clientid: 'c7', peerhost: '10.9.9.9' }),
+      client({ clientid: 'd1', peerhost: '192.168.0.1', client_attrs: { role: 'admin' } }),
+    ];
+    const requests = [pub('a/b'), pub('a/secret'), sub('s/x'), sub('s/y', 2), pub('c1/t'), pub('c7/t', 1, true), sub('#'), pub('$SYS/x')];
+    let compared = 0;
+    for (const c of clients) {
+      for (let round = 0; round < 2; round++) {
+        for (const r of requests) {
+          assert.equal(list.firstMatch(c, r), firstMatch(rules, c, r), `${c.clientid} ${r.action} ${r.topic}`);
+          compared++;
+        }
+      }
+    }
+    assert.equal(compared, 64);
   });
 
   test('rules keep where they came from, for the denial log and explain', () => {

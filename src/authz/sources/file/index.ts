@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import { firstMatch, type Rule } from '../../rule.js';
+import { RuleList } from '../../rule.js';
 import type { AuthzSource, AuthzSourceType, SourceAnswer, SourceContext, SourceTrace } from '../../source.js';
 import type { AuthzClient, AuthzRequest } from '../../types.js';
 import { AclFileError, compileAclFile } from './acl-conf.js';
@@ -34,7 +34,7 @@ export function aclFilePath(path: string, baseDir: string, env: Record<string, s
 
 interface LoadedFile {
   file: string;
-  rules: Rule[];
+  rules: RuleList;
   warnings: string[];
 }
 
@@ -50,7 +50,7 @@ function load(config: Record<string, unknown>, baseDir: string): LoadedFile {
   const name = relative(baseDir, file).startsWith('..') ? file : relative(baseDir, file);
   try {
     const { rules, warnings } = compileAclFile(text, name);
-    return { file, rules, warnings };
+    return { file, rules: new RuleList(rules), warnings };
   } catch (err) {
     if (err instanceof AclFileError) throw new Error(`${file}: ${err.message}`);
     throw err;
@@ -83,8 +83,8 @@ class FileSource implements AuthzSource {
   }
 
   authorize(client: AuthzClient, request: AuthzRequest, trace?: SourceTrace): SourceAnswer {
-    const rule = firstMatch(this.loaded.rules, client, request);
-    if (trace && !rule) trace.detail = `none of the ${this.loaded.rules.length} rules of ${this.loaded.file} matched`;
+    const rule = this.loaded.rules.firstMatch(client, request);
+    if (trace && !rule) trace.detail = `none of the ${this.loaded.rules.rules.length} rules of ${this.loaded.file} matched`;
     return rule ?? 'nomatch';
   }
 
@@ -104,5 +104,5 @@ class FileSource implements AuthzSource {
 
 function logWarnings(logger: Logger, loaded: LoadedFile): void {
   for (const warning of loaded.warnings) logger.warn({ source: 'file', file: loaded.file }, `acl.conf: ${warning}`);
-  logger.info({ source: 'file', file: loaded.file, rules: loaded.rules.length }, 'authorization rules loaded');
+  logger.info({ source: 'file', file: loaded.file, rules: loaded.rules.rules.length }, 'authorization rules loaded');
 }
