@@ -5,25 +5,9 @@ import { compileAclFile, AclFileError } from '../../src/authz/sources/file/acl-c
 import { parseTerms } from '../../src/authz/sources/file/terms.js';
 import { firstMatch, RuleList } from '../../src/authz/rule.js';
 import type { AuthzClient, AuthzRequest } from '../../src/authz/types.js';
+import { authzClient as client, pub, sub } from './requests.js';
 
 const DEFAULT_ACL = new URL('../fixtures/authz/acl.conf', import.meta.url);
-
-function client(fields: Partial<AuthzClient> = {}): AuthzClient {
-  return {
-    clientid: 'c1',
-    username: 'u1',
-    peerhost: '10.0.0.5',
-    listener: 'tcp:default',
-    protocol: 'mqtt',
-    mountpoint: '',
-    isSuperuser: false,
-    client_attrs: {},
-    ...fields,
-  };
-}
-
-const pub = (topic: string, qos: 0 | 1 | 2 = 0, retain = false): AuthzRequest => ({ action: 'publish', topic, qos, retain });
-const sub = (topic: string, qos: 0 | 1 | 2 = 0): AuthzRequest => ({ action: 'subscribe', topic, qos, retain: false });
 
 /** The permission of the first matching rule, or 'nomatch'. */
 function decide(text: string, c: AuthzClient, r: AuthzRequest): string {

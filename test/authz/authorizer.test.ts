@@ -12,13 +12,7 @@ import { BuiltInStore } from '../../src/store/index.js';
 import type { AuthzClient, AuthzDecision, AuthzRequest } from '../../src/authz/types.js';
 import { Type } from '@sinclair/typebox';
 import { LogCapture } from '../helpers/node.js';
-
-const pub = (topic: string, qos: 0 | 1 | 2 = 0, retain = false): AuthzRequest => ({ action: 'publish', topic, qos, retain });
-const sub = (topic: string, qos: 0 | 1 | 2 = 0): AuthzRequest => ({ action: 'subscribe', topic, qos, retain: false });
-
-function client(fields: Partial<AuthzClient> = {}): AuthzClient {
-  return { clientid: 'c1', username: 'u1', peerhost: '10.0.0.5', listener: 'tcp:default', protocol: 'mqtt', mountpoint: '', isSuperuser: false, client_attrs: {}, ...fields };
-}
+import { authzClient as client, pub, sub } from './requests.js';
 
 function settings(sources: Array<Record<string, unknown>>, extra: Partial<AuthorizationSettings> = {}): AuthorizationSettings {
   return {

@@ -9,6 +9,7 @@ import { Authorizer, type AuthorizationSettings } from '../../src/authz/authoriz
 import { authorizationSources } from '../../src/authz/sources/index.js';
 import { BuiltInStore } from '../../src/store/index.js';
 import type { AuthzClient, AuthzRequest } from '../../src/authz/types.js';
+import { authzClient as client } from './requests.js';
 
 /**
  * The synchronous fast path (issue 16 point 1): with every source asked answering from memory
@@ -34,18 +35,6 @@ describe('authorization fast path: no promise, no allocation', () => {
   after(() => {
     store.close();
     rmSync(dir, { recursive: true, force: true });
-  });
-
-  const client = (fields: Partial<AuthzClient> = {}): AuthzClient => ({
-    clientid: 'c1',
-    username: 'u1',
-    peerhost: '10.0.0.1',
-    listener: 'tcp:default',
-    protocol: 'mqtt',
-    mountpoint: '',
-    isSuperuser: false,
-    client_attrs: {},
-    ...fields,
   });
 
   async function gcsPerMillion(sources: Array<Record<string, unknown>>, cache: boolean, who: AuthzClient, topics: string[]): Promise<number> {
