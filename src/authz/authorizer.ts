@@ -94,6 +94,7 @@ export class Authorizer implements AuthorizationService {
   private readonly decisions = new WeakMap<SourceMatch, AuthzDecision>();
   private settings: AuthorizationSettings | undefined;
   private noMatch: AuthzDecision = Object.freeze({ result: 'allow', from: 'default', reason: 'no source matched (authorization.no_match = allow)' });
+
   constructor(private readonly opts: AuthorizerOptions) {
     const clock = opts.clock ?? coarseClock;
     this.cache = new DecisionCache(clock);
@@ -121,6 +122,7 @@ export class Authorizer implements AuthorizationService {
       dataDir: this.opts.dataDir,
       rulesChanged: (clientid) => this.invalidate(clientid),
     };
+    const excludes = settings.cache.excludes.map((f) => TopicRule.compile(f));
     const made: SourceEntry[] = [];
     try {
       for (const block of settings.sources) {
@@ -153,7 +155,7 @@ export class Authorizer implements AuthorizationService {
       enable: settings.cache.enable,
       maxSize: settings.cache.max_size,
       ttlMs: parseDuration(settings.cache.ttl),
-      excludes: settings.cache.excludes.map((f) => TopicRule.compile(f)),
+      excludes,
     });
     await Promise.all(old.map((e) => e.source?.destroy()));
   }
