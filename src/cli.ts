@@ -9,6 +9,7 @@ import { usersCommand } from './commands/users.js';
 import { pskCommand } from './commands/psk.js';
 import { reloadCommand, writePidFile, writeReloadStatus } from './commands/reload.js';
 import { bannedCommand } from './commands/banned.js';
+import { aclCommand } from './commands/acl.js';
 import { UserImportError } from './store/index.js';
 
 /** The package root: the nearest folder above this file with a package.json (src/ or dist/src/). */
@@ -34,6 +35,7 @@ Usage:
   gatehouse users add|update|delete|list|import ...   manage built-in database users (--help)
   gatehouse psk import|delete|count ...   manage TLS-PSK identities (--help)
   gatehouse banned list|add|delete|clear ...   the banned list (--help)
+  gatehouse acl list|add|delete|import ...  manage built-in database authorization rules (--help)
   gatehouse --version                    print the version
   gatehouse --help                       this text
 
@@ -70,6 +72,8 @@ export async function main(argv: string[]): Promise<number> {
         return await pskCommand(rest, configChecks());
       case 'banned':
         return await bannedCommand(rest, configChecks());
+      case 'acl':
+        return await aclCommand(rest, configChecks());
       default:
         process.stderr.write(`gatehouse: unknown command "${command}"\n\n${HELP}`);
         return 2;

@@ -24,7 +24,12 @@ import { BuiltInStore } from './store/index.js';
 import { chainChecks, configuredChains } from './authn/config-checks.js';
 import { importPskInitFile } from './store/psk.js';
 import { transportChecks } from './transport/config-checks.js';
-import { allowAllButSys, type AuthorizationService } from './authz/types.js';
+import type { AuthorizationService } from './authz/types.js';
+import { Authorizer } from './authz/authorizer.js';
+import { authorizationSources } from './authz/sources/index.js';
+import { authorizationChecks } from './authz/config-checks.js';
+import { authorizationHandler } from './authz/changes.js';
+import type { SourceRegistry } from './authz/source.js';
 import { LiveConfig, type ChangeResult } from './node/changes.js';
 import { listenersHandler, type ConfiguredListener } from './node/listener-changes.js';
 import { settingsHandler } from './node/settings-changes.js';
@@ -52,8 +57,8 @@ export function authenticatorRegistry(): AuthenticatorRegistry {
  * supported yet, and the listeners' TLS files. check-config, the start, the CLI commands and
  * every change (API, reload) use it.
  */
-export function configChecks(authenticators: AuthenticatorRegistry = authenticatorRegistry()): ConfigCheck[] {
-  return [chainChecks(authenticators), ...transportChecks, unsupportedSettings, tlsFileCheck];
+export function configChecks(authenticators: AuthenticatorRegistry = authenticatorRegistry(), sources: SourceRegistry = authorizationSources()): ConfigCheck[] {
+  return [chainChecks(authenticators), authorizationChecks(sources), ...transportChecks, unsupportedSettings, tlsFileCheck];
 }
 
 /** The running node as the composition root made it: the node's interface with its concrete parts. */
@@ -104,6 +109,8 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     timeoutMs: parseDuration(config.authentication_settings.timeout),
     authenticators,
   });
+  const sources = authorizationSources();
+  const authorizer = new Authorizer({ logger, registry: sources, store, baseDir, dataDir });
   let transport: TransportSecurity;
   // One per node: CRLs from the certificates' distribution points (EMQX's crl_cache).
   const crlCache = new CrlCache({
@@ -114,6 +121,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   });
   try {
     for (const chain of configuredChains(config)) await authnService.setChain(chain.name, chain.authenticators, true);
+    await authorizer.configure(config.authorization);
     const stompConf = config.gateway.stomp?.enable ? config.gateway.stomp : undefined;
     const specs = [...mqttListenerSpecs(config), ...(stompConf ? stompListenerSpecs(stompConf) : [])];
     if (devCertificatesNeeded(specs, baseDir, opts.devCertificates)) await generateDevCertificates(logger, resolve(baseDir, DEV_CERTIFICATES_DIR));
@@ -131,11 +139,12 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     });
   } catch (err) {
     crlCache.close();
+    await authorizer.destroy();
     store.close();
     throw err;
   }
   const authn: AuthenticationService = opts.authn ?? authnService;
-  const authz: AuthorizationService = allowAllButSys;
+  const authz: AuthorizationService = authorizer;
   const maxPacketSize = parseByteSize(config.mqtt.max_packet_size);
   const identity: MqttIdentitySettings = {
     peerCertAsUsername: config.mqtt.peer_cert_as_username,
@@ -150,6 +159,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     logger,
     access,
     connectTimeoutMs: parseDuration(config.mqtt.idle_timeout),
+    denyAction: () => authorizer.denyAction,
     maxPacketSize,
     maxClientIdLength: config.mqtt.max_clientid_len,
     maxTopicLevels: config.mqtt.max_topic_levels,
@@ -174,15 +184,16 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
 
   // ── Configuration changes: one handler per subsystem, applied in this order (an earlier
   // one is undone when a later one fails). Chains first, so a new listener's own chain is in
-  // place before it accepts; authorization registers its handler here next.
+  // place before it accepts; authorization next, so a new listener opens under its rules.
   const live = new LiveConfig({
     initial: config,
     overrideFile: overrideFilePath(baseDir, config.node.data_dir),
-    validate: (doc) => validateConfig(doc, configChecks(authenticators), 'change'),
+    validate: (doc) => validateConfig(doc, configChecks(authenticators, sources), 'change'),
     logger,
   });
   live
     .register(chainsHandler({ authn: authnService, chains: configuredChains }))
+    .register(authorizationHandler(authorizer))
     .register(listenersHandler({ name: 'listeners', owns: (path) => path[0] === 'listeners', listeners: mqttListeners, control: listeners, logger }))
     .register(listenersHandler({ name: 'gateway.stomp.listeners', owns: (path) => path[0] === 'gateway', listeners: stompListeners, control: listeners, logger }))
     .register(
@@ -207,6 +218,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     store,
     authn: authnService,
     access,
+    authz: authorizer,
     authenticators,
     secrets,
     gateways,
@@ -228,6 +240,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       await broker.close();
       await listeners.stopAll();
       await authnService.destroy();
+      await authorizer.destroy();
       crlCache.close();
       store.close();
     },

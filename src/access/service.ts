@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../transport/types.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
 import { renderMountpoint } from '../authn/mountpoint.js';
-import { allowAllButSys, type AuthorizationService, type AuthzAction, type AuthzClient, type AuthzDecision, type AuthzRequest } from '../authz/types.js';
+import type { AuthorizationService, AuthzAction, AuthzClient, AuthzDecision, AuthzRequest } from '../authz/types.js';
 import { KeyedMetrics } from '../metrics/counters.js';
 import { ClientSession, ConnectedClients } from './session.js';
 import { identify } from './identity.js';
@@ -56,7 +56,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *
  * Synchronous fast path: when authentication decides at once (anonymous access, a digest in
  * the built-in database) `admit` answers without a promise, and `authorize` answers without
- * one (nor an allocation) while authorization is `allowAllButSys`.
+ * one, allocating nothing when the authorizer answers from memory (it is asked with one
+ * request object, refilled each time).
  */
 export class AccessService {
   private readonly checks: readonly AdmissionCheck[];
@@ -65,6 +66,8 @@ export class AccessService {
   private readonly clients = new ConnectedClients();
   readonly refusals = new KeyedMetrics<RefusalCounter>(REFUSAL_COUNTERS);
   readonly denials = new KeyedMetrics<AuthzAction>(DENIAL_COUNTERS);
+  /** The request every authorization question is asked with (the authorizer copies it if it answers later). */
+  private readonly request: AuthzRequest = { action: 'publish', topic: '', qos: 0, retain: false };
 
   constructor(private readonly deps: AccessServiceDeps) {
     this.checks = deps.checks ?? [];
@@ -167,23 +170,27 @@ export class AccessService {
    * May this client do this? One place for MQTT (PUBLISH, SUBSCRIBE) and STOMP (SEND, SUBSCRIBE):
    * asks the authorization service with the topic as the client sent it (§8.2), logs a denial
    * once and counts it, and answers the topic with the client's mountpoint applied, or the
-   * denial. No promise and no allocation while authorization is `allowAllButSys` (issue 16
-   * replaces that special case with the service's own cheap answer).
+   * denial. No promise and no allocation when the authorizer answers from memory (superuser,
+   * cache hit, file and built-in rules, no sources).
    */
   authorize(session: ClientSession, action: AuthzAction, topic: string, qos: 0 | 1 | 2, retain: boolean): TopicVerdict | Promise<TopicVerdict> {
-    const authz = this.deps.authz();
-    if (authz === allowAllButSys && (action === 'subscribe' || !topic.startsWith('$SYS/'))) return mounted(session.mountpoint, action, topic);
-    const request: AuthzRequest = { action, topic, qos, retain };
+    const request = this.request;
+    request.action = action;
+    request.topic = topic;
+    request.qos = qos;
+    request.retain = retain;
     let answer: AuthzDecision | Promise<AuthzDecision>;
     try {
-      answer = authz.authorize(session.authz, request);
+      answer = this.deps.authz().authorize(session.authz, request);
     } catch (err) {
       answer = this.authzFailed(session, err);
     }
     if (answer instanceof Promise) {
+      // The shared request is refilled by the next question: a later answer gets its own copy.
+      const asked: AuthzRequest = { action, topic, qos, retain };
       return answer.then(
-        (decision) => this.authorized(session, request, decision),
-        (err: unknown) => this.authorized(session, request, this.authzFailed(session, err)),
+        (decision) => this.authorized(session, asked, decision),
+        (err: unknown) => this.authorized(session, asked, this.authzFailed(session, err)),
       );
     }
     return this.authorized(session, request, answer);
@@ -275,6 +282,7 @@ export class AccessService {
         action: request.action,
         topic: request.topic,
         from: decision.from,
+        rule: decision.rule,
         reason: decision.reason,
       },
       'authorization denied',

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { GLOBAL_METRICS } from '../authn/service.js';
+import { GLOBAL_METRICS, type GlobalAuthnMetric } from '../authn/service.js';
+import { AUTHZ_METRICS, SOURCE_METRICS, type AuthzMetric } from '../authz/authorizer.js';
 import { AUTHENTICATOR_METRICS } from '../authn/chain.js';
 import type { GatehouseNode } from '../node/node.js';
 import type { OutboundMetric } from '../broker/outbound.js';
@@ -18,14 +19,33 @@ export class ApiMetrics {
   constructor(node: GatehouseNode) {
     const registers = [this.registry];
     const authn = node.authn;
-    for (const name of GLOBAL_METRICS) {
+    // The §13.1 counters of authentication and authorization, under EMQX's names.
+    const globals: Array<{ names: readonly string[]; get: (name: string) => number }> = [
+      { names: GLOBAL_METRICS, get: (name) => authn.metrics.get(name as GlobalAuthnMetric) },
+      { names: AUTHZ_METRICS, get: (name) => node.authz.metrics.get(name as AuthzMetric) },
+    ];
+    for (const { names, get } of globals) {
+      for (const name of names) {
+        new Counter({
+          name: `emqx_${name.replace(/\./g, '_')}`,
+          help: `${name} (emqx5-auth.md §13.1)`,
+          registers,
+          collect() {
+            this.reset();
+            this.inc(get(name));
+          },
+        });
+      }
+    }
+    for (const name of SOURCE_METRICS) {
       new Counter({
-        name: `emqx_${name.replace(/\./g, '_')}`,
-        help: `${name} (emqx5-auth.md §13.1)`,
+        name: `emqx_authz_${name}`,
+        help: `authorization source ${name} count, by source type`,
+        labelNames: ['type'],
         registers,
         collect() {
           this.reset();
-          this.inc(authn.metrics.get(name));
+          for (const s of node.authz.sources()) this.inc({ type: s.type }, s.metrics.get(name));
         },
       });
     }

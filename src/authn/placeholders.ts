@@ -32,7 +32,8 @@ const AUTHN = [
 const ALLOWED: Record<PlaceholderContext, ReadonlySet<string>> = {
   authn: new Set(AUTHN),
   jwt_claims: new Set(['clientid', 'username']),
-  acl_topic: new Set(['clientid', 'username', 'cert_common_name', 'zone']),
+  // §5.2's list for ACL rule topics, plus `${peerhost}` and `${cert_subject}` (issue 16).
+  acl_topic: new Set(['clientid', 'username', 'cert_common_name', 'cert_subject', 'peerhost', 'zone']),
   mountpoint: new Set(['clientid', 'username', 'endpoint_name', 'zone']),
   clientinfo: new Set(),
 };
@@ -141,8 +142,14 @@ function mergeText(parts: TemplatePart[]): TemplatePart[] {
   return out;
 }
 
+/**
+ * What placeholders read of a client: a whole credential, or a part of one such as the
+ * authorization view of a session (which has no password, port or zone).
+ */
+export type PlaceholderClient = Pick<ClientCredential, 'clientid' | 'client_attrs'> & Partial<Omit<ClientCredential, 'clientid' | 'client_attrs'>>;
+
 /** The value of one placeholder for a client; undefined when the client has none. */
-export function placeholderValue(name: string, c: ClientCredential): string | undefined {
+export function placeholderValue(name: string, c: PlaceholderClient): string | undefined {
   switch (name) {
     case 'clientid':
       return c.clientid;
@@ -153,7 +160,7 @@ export function placeholderValue(name: string, c: ClientCredential): string | un
     case 'peerhost':
       return c.peerhost;
     case 'peerport':
-      return String(c.peerport);
+      return c.peerport === undefined ? undefined : String(c.peerport);
     case 'cert_subject':
       return c.cert_subject;
     case 'cert_common_name':
@@ -161,7 +168,8 @@ export function placeholderValue(name: string, c: ClientCredential): string | un
     case 'cert_pem':
       return c.cert_pem;
     case 'zone':
-      return c.zone;
+      // Every client is in zone `default` (Gatehouse has no other zones).
+      return c.zone ?? 'default';
     case 'psk_identity':
       return c.psk_identity;
     case 'listener':

@@ -37,10 +37,18 @@ export type AuthnErrorReason =
   | 'server_busy'
   | 'unspecified_error';
 
-/** A per-client ACL handed over by an authenticator (JWT claim, HTTP reply). */
+/**
+ * A per-client ACL handed over by an authenticator (JWT claim, HTTP reply), §8.4: the list
+ * form (raw rules, first match wins, none falls through to the sources) or, for JWT, the map
+ * form (`map`: allow-lists per action, none matching denies). `rules` is ignored when `map`
+ * is present.
+ */
 export interface ClientAcl {
   rules: unknown[];
+  map?: { pub?: unknown; sub?: unknown; all?: unknown };
+  /** The authenticator type it came from (`jwt`, `http`): the decision's `from`. */
   source: string;
+  /** Milliseconds since the epoch (the ACL's `expire`, in seconds, × 1000): from then on everything is denied. */
   expireAt?: number;
 }
 

@@ -28,25 +28,25 @@ export interface AuthzRequest {
 
 export interface AuthzDecision {
   result: 'allow' | 'deny';
-  /** `superuser`, a source type, `default` (no_match) or `reserved`. */
+  /**
+   * Who decided: `superuser`, the client's ACL (`jwt`, `http`: its authenticator type), a
+   * source type (`file`, `built_in_database`, ...), `default` (no_match) or `reserved` ($SYS/).
+   */
   from: string;
+  /** The rule that matched, as written with where it comes from (`acl.conf:12 {deny, ...}`). */
+  rule?: string;
   reason?: string;
 }
 
-/** One service for every protocol: MQTT publish/subscribe and STOMP SEND/SUBSCRIBE ask it. */
+/** `authorization.deny_action` (§8.2): what MQTT does to a client beyond refusing the request. */
+export type DenyAction = 'ignore' | 'disconnect';
+
+/**
+ * One service for every protocol: MQTT publish/subscribe and STOMP SEND/SUBSCRIBE ask it.
+ * The answer is synchronous when nothing has to be waited for (superuser, cache hit,
+ * in-memory sources, no sources). The caller may reuse `request` once `authorize` has
+ * returned: a service that answers later copies what it needs first.
+ */
 export interface AuthorizationService {
   authorize(client: AuthzClient, request: AuthzRequest): AuthzDecision | Promise<AuthzDecision>;
 }
-
-/**
- * Until the authorization work lands: everything is allowed, except that clients
- * may not publish to `$SYS/` topics (aedes's own protection, kept).
- */
-export const allowAllButSys: AuthorizationService = {
-  authorize(_client, request) {
-    if (request.action === 'publish' && request.topic.startsWith('$SYS/')) {
-      return { result: 'deny', from: 'reserved', reason: '$SYS/ topics are reserved for the broker' };
-    }
-    return { result: 'allow', from: 'default' };
-  },
-};

@@ -3,6 +3,7 @@ import { Aedes, type AedesOptions, type Client, type ConnectPacket, type Subscri
 import type { Logger } from 'pino';
 import type { ConnectionHandler, ConnectionMeta } from '../transport/types.js';
 import type { AccessService, TopicVerdict } from '../access/service.js';
+import type { DenyAction } from '../authz/types.js';
 import { ClientSession } from '../access/session.js';
 import type { AccessConnection, DisconnectReason, Refusal } from '../access/connection.js';
 import type { ConnectRequest } from '../access/types.js';
@@ -109,6 +110,8 @@ export interface MqttBrokerOptions {
   sessionExpiryLimitSeconds?: number;
   /** Bounds each subscriber's outbound data (`tcp_options.high_watermark`, `mqtt.max_mqueue_len`). */
   outbound?: OutboundOptions;
+  /** `authorization.deny_action` (§8.2), read per denial; `ignore` when absent. */
+  denyAction?: () => DenyAction;
 }
 
 export class MqttBroker {
@@ -343,8 +346,46 @@ export class MqttBroker {
       return;
     }
     const verdict = this.opts.access.authorize(session, 'publish', packet.topic, packet.qos, packet.retain);
-    if (verdict instanceof Promise) void verdict.then((v) => published(packet, v, done));
-    else published(packet, verdict, done);
+    if (verdict instanceof Promise) void verdict.then((v) => this.published(client!, packet, v, done));
+    else this.published(client!, packet, verdict, done);
+  }
+
+  /**
+   * §8.2 on a publish: allowed, the topic gets the mountpoint. Denied (the access service has
+   * logged it): MQTT 5 QoS 1/2 get PUBACK/PUBREC 0x87 and QoS 0 is dropped (aedes's publish
+   * handler on an error); 3.1.1 acks carry no reason code, so the publish is acknowledged as
+   * usual and dropped (the aedes patch's enqueuePublish hunk); `deny_action = disconnect` ends
+   * the connection (DISCONNECT 0x87 on 5.0, a close on 3.1.1). A will (its client is gone) is
+   * simply not published.
+   */
+  private published(client: GatehouseClient, packet: PublishPacket, verdict: TopicVerdict, done: (err?: Error | null) => void): void {
+    if (typeof verdict === 'string') {
+      packet.topic = verdict;
+      done(null);
+      return;
+    }
+    const err = notAuthorized(`not authorized to publish to ${packet.topic}`);
+    if (client.closed) {
+      done(err);
+      return;
+    }
+    const flagged = packet as PublishPacket & { _notAuthorized?: boolean };
+    if (this.denyAction() === 'disconnect') {
+      if (client.version !== 5) {
+        done(err);
+        return;
+      }
+      flagged._notAuthorized = true;
+      client.disconnect({ reasonCode: NOT_AUTHORIZED }, noop);
+      done(null);
+      return;
+    }
+    if (client.version === 5) {
+      done(err);
+    } else {
+      flagged._notAuthorized = true;
+      done(null);
+    }
   }
 
   private onSubscribe(client: GatehouseClient, sub: Subscription, done: (err: Error | null, sub?: Subscription | null) => void): void {
@@ -356,8 +397,34 @@ export class MqttBroker {
     // Before aedes takes the client's delivery functions for this subscription.
     if (this.outbound && client[BOUND] === undefined) this.bound(client, session.meta.listenerId, this.outbound);
     const verdict = this.opts.access.authorize(session, 'subscribe', sub.topic, sub.qos, false);
-    if (verdict instanceof Promise) void verdict.then((v) => subscribed(sub, v, done));
-    else subscribed(sub, verdict, done);
+    if (verdict instanceof Promise) void verdict.then((v) => this.subscribed(client, sub, v, done));
+    else this.subscribed(client, sub, verdict, done);
+  }
+
+  /**
+   * §8.2 on a subscription: allowed, the filter gets the mountpoint. Denied: SUBACK 0x87 (5.0) /
+   * 0x80 (3.1.1) for this filter while the others go on (aedes's subscribe handler on a null
+   * subscription); `deny_action = disconnect` ends the connection (DISCONNECT 0x87 on 5.0, a
+   * close on 3.1.1).
+   */
+  private subscribed(client: GatehouseClient, sub: Subscription, verdict: TopicVerdict, done: (err: Error | null, sub?: Subscription | null) => void): void {
+    if (typeof verdict === 'string') {
+      sub.topic = verdict;
+      done(null, sub);
+      return;
+    }
+    if (this.denyAction() === 'disconnect' && !client.closed) {
+      if (client.version !== 5) {
+        done(notAuthorized(`not authorized to subscribe to ${sub.topic}`));
+        return;
+      }
+      client.disconnect({ reasonCode: NOT_AUTHORIZED }, noop);
+    }
+    done(null, null);
+  }
+
+  private denyAction(): DenyAction {
+    return this.opts.denyAction?.() ?? 'ignore';
   }
 
   /**
@@ -384,22 +451,17 @@ function admitted(client: GatehouseClient, packet: ConnectPacket, outcome: Clien
   done(null, true);
 }
 
-function published(packet: PublishPacket, verdict: TopicVerdict, done: (err?: Error | null) => void): void {
-  if (typeof verdict !== 'string') {
-    done(new Error(`not authorized to publish to ${packet.topic}`));
-    return;
-  }
-  packet.topic = verdict;
-  done(null);
-}
+/** MQTT 5 reason code 0x87 Not authorized. */
+const NOT_AUTHORIZED = 0x87;
 
-function subscribed(sub: Subscription, verdict: TopicVerdict, done: (err: Error | null, sub?: Subscription | null) => void): void {
-  if (typeof verdict !== 'string') {
-    done(null, null);
-    return;
-  }
-  sub.topic = verdict;
-  done(null, sub);
+function noop(): void {}
+
+/**
+ * An authorization refusal handed to aedes: its string `code` keeps it out of the protocol
+ * error count (onClientError); the access service logged the denial once.
+ */
+function notAuthorized(message: string): Error {
+  return Object.assign(new Error(message), { code: 'NOT_AUTHORIZED' });
 }
 
 function toError(err: unknown): Error {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { NODE_OPTIONS } from './node-options.js';
 import { loadConfigFile, type ConfigCheck } from '../config/load.js';
 import { BuiltInStore } from '../store/index.js';
 
@@ -20,9 +21,7 @@ export async function pskCommand(args: string[], checks: ConfigCheck[], out: Nod
     args,
     allowPositionals: true,
     options: {
-      config: { type: 'string', default: process.env['GATEHOUSE_CONFIG'] ?? 'etc/gatehouse.conf' },
-      'data-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      ...NODE_OPTIONS,
     },
   });
   const [action, arg] = positionals;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { NODE_OPTIONS } from './node-options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import { pino } from 'pino';
 import { loadConfigFile } from '../config/load.js';
@@ -38,15 +39,13 @@ export async function usersCommand(
     allowPositionals: true,
     options: {
       chain: { type: 'string', default: 'mqtt:global' },
-      config: { type: 'string', default: process.env['GATEHOUSE_CONFIG'] ?? 'etc/gatehouse.conf' },
-      'data-dir': { type: 'string' },
+      ...NODE_OPTIONS,
       superuser: { type: 'string' },
       password: { type: 'string' },
       page: { type: 'string', default: '1' },
       limit: { type: 'string', default: '100' },
       like: { type: 'string' },
       type: { type: 'string', default: 'plain' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
   const [action, ...rest] = positionals;

@@ -240,22 +240,33 @@ export const StompGateway = Type.Object(
 );
 export type StompGatewayConfig = Static<typeof StompGateway>;
 
+/**
+ * `authorization` (§8.3), EMQX's names and defaults, except `sources`: EMQX starts with a
+ * file source on its acl.conf; Gatehouse starts with none (every client may do everything,
+ * as EMQX's default acl.conf and no_match = allow amount to). The root schema checks what
+ * routes a source block to its type; the type's own schema (src/authz/sources/<type>)
+ * validates the rest.
+ */
 export const AuthorizationConfig = Type.Object(
   {
-    no_match: Enum(['allow', 'deny'] as const, { default: 'allow' }),
-    deny_action: Enum(['ignore', 'disconnect'] as const, { default: 'ignore' }),
+    no_match: Enum(['allow', 'deny'] as const, { default: 'allow', description: 'the decision when no source matched' }),
+    deny_action: Enum(['ignore', 'disconnect'] as const, { default: 'ignore', description: 'MQTT: what a denied publish or subscribe does to the client' }),
     cache: Type.Object(
       {
         enable: Type.Boolean({ default: true }),
-        max_size: Type.Integer({ minimum: 1, default: 32 }),
-        ttl: Duration('1m'),
-        excludes: Type.Array(Type.String(), { default: [] }),
+        max_size: Type.Integer({ minimum: 1, maximum: 1048576, default: 32, description: 'decisions kept per client' }),
+        ttl: Duration('1m', { description: 'how long a cached decision lasts' }),
+        excludes: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'topic filters whose topics are never cached' }),
       },
       { additionalProperties: false, default: {} },
     ),
-    sources: Type.Array(Type.Object({ type: Type.String({ minLength: 1 }), enable: Type.Boolean({ default: true }) }, { additionalProperties: true }), {
-      default: [],
-    }),
+    sources: Type.Array(
+      Type.Object(
+        { type: Type.String({ minLength: 1, expected: 'a source type such as file or built_in_database' }), enable: Type.Boolean({ default: true }) },
+        { additionalProperties: true },
+      ),
+      { default: [] },
+    ),
   },
   { additionalProperties: false, default: {} },
 );

@@ -65,16 +65,6 @@ const MQTT: readonly Unsupported[] = [
   { key: 'session_expiry_interval', accepted: '2h', instead: 'MQTT 3.1/3.1.1 persistent sessions are kept until the client cleans them; MQTT 5 clients set their own Session Expiry Interval' },
 ];
 
-const AUTHORIZATION: readonly Unsupported[] = [
-  { key: 'no_match', accepted: 'allow', instead: 'every authenticated client may publish and subscribe (authorization comes with issue 16)' },
-  { key: 'deny_action', accepted: 'ignore', instead: 'nothing is denied yet (issue 16)' },
-  { key: 'sources', accepted: [], instead: 'no authorization source is built yet (issue 16)' },
-  { key: 'cache.enable', accepted: true, instead: 'there is nothing to cache yet (issue 16)' },
-  { key: 'cache.max_size', accepted: 32, instead: 'there is nothing to cache yet (issue 16)' },
-  { key: 'cache.ttl', accepted: '1m', instead: 'there is nothing to cache yet (issue 16)' },
-  { key: 'cache.excludes', accepted: [], instead: 'there is nothing to cache yet (issue 16)' },
-];
-
 /**
  * Built (src/access/banned/) but not yet called from the connect path: the lead wires them into
  * the access service (issue 14/15); remove these lines then.
@@ -108,7 +98,6 @@ export function unsupportedSettings(config: GatehouseConfig): ConfigProblem[] {
   const out: ConfigProblem[] = [
     ...problems(config.node, 'node', NODE),
     ...problems(config.mqtt, 'mqtt', MQTT),
-    ...problems(config.authorization, 'authorization', AUTHORIZATION),
     ...problems(config.dashboard.listeners.https.ssl_options, 'dashboard.listeners.https.ssl_options', DASHBOARD_SSL_OPTIONS),
   ];
   if (config.gateway.stomp) out.push(...problems(config.gateway.stomp, 'gateway.stomp', STOMP_GATEWAY));

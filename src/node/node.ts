@@ -4,6 +4,7 @@ import type { GatehouseConfig, StompGatewayConfig } from '../config/schema.js';
 import type { MqttBroker } from '../broker/broker.js';
 import type { AuthnService } from '../authn/service.js';
 import type { AccessService } from '../access/service.js';
+import type { Authorizer } from '../authz/authorizer.js';
 import type { AuthenticatorRegistry } from '../authn/registry.js';
 import type { BuiltInStore } from '../store/index.js';
 import type { SecretFields } from '../secrets.js';
@@ -29,6 +30,8 @@ export interface GatehouseNode {
   readonly store: BuiltInStore;
   readonly gateways: GatewaySettings;
   readonly authn: AuthnService;
+  /** Authorization (§8): sources, cache, counters. */
+  readonly authz: Authorizer;
   /** The one access path of every protocol: admission, refusals, authorization, expiry. */
   readonly access: AccessService;
   /** Listener TLS state and Proxy Protocol refusal counts (`listeners/transport-security.ts`). */

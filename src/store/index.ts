@@ -2,6 +2,7 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { BannedTable } from './banned.js';
+import { AclTable } from './acl.js';
 import { MetaTable } from './meta.js';
 import { PskTable } from './psk.js';
 import { migrate } from './schema.js';
@@ -14,6 +15,8 @@ export type { PasswordHasher, RawUser, UserFileFormat, UserImportType } from './
 export { DEFAULT_PSK_CHUNK_SIZE, DEFAULT_PSK_SEPARATOR, PskTable } from './psk.js';
 export type { PskEntry } from './psk.js';
 export { MetaTable } from './meta.js';
+export { AclTable } from './acl.js';
+export type { AclChangeListener, AclKind, AclListPage, AclListQuery, AclRecord } from './acl.js';
 export { SCHEMA_VERSION } from './schema.js';
 export { UserTable } from './users.js';
 export { BannedTable } from './banned.js';
@@ -52,6 +55,8 @@ export class BuiltInStore {
   readonly psk: PskTable;
   readonly meta: MetaTable;
   readonly banned: BannedTable;
+  /** Authorization rules of the built-in database (§8.8). */
+  readonly acl: AclTable;
   readonly path: string;
   readonly #db: Database.Database;
 
@@ -62,6 +67,7 @@ export class BuiltInStore {
     this.psk = new PskTable(db);
     this.meta = new MetaTable(db);
     this.banned = new BannedTable(db);
+    this.acl = new AclTable(db);
   }
 
   /** Open (creating the directory and file if needed) and migrate the schema. */

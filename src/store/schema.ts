@@ -28,6 +28,16 @@ const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: authorization rules of the built-in database (§8.8), one record per client id,
+  // username, and one for all ('' as its name); rules as a JSON array.
+  `
+  CREATE TABLE acl_rules (
+    kind  TEXT NOT NULL CHECK (kind IN ('clientid', 'username', 'all')),
+    who   TEXT NOT NULL CHECK ((kind = 'all') = (who = '')),
+    rules TEXT NOT NULL,
+    PRIMARY KEY (kind, who)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

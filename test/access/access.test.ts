@@ -7,7 +7,7 @@ import { ClientSession } from '../../src/access/session.js';
 import type { AccessConnection, DisconnectReason, Refusal } from '../../src/access/connection.js';
 import type { AdmissionCheck, AdmissionRequest, AccessObserver } from '../../src/access/types.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../../src/authn/types.js';
-import { allowAllButSys, type AuthorizationService } from '../../src/authz/types.js';
+import type { AuthorizationService } from '../../src/authz/types.js';
 import type { ConnectionMeta } from '../../src/transport/types.js';
 import { connect, connackCode, endClient, startTestNode, subscribe, type TestNode } from '../helpers/node.js';
 import { RawStomp, h } from '../stomp/raw-client.js';
@@ -256,6 +256,12 @@ class UnitConnection implements AccessConnection {
   }
 }
 
+/** An authorization service of the contract's simplest shape: everything but a `$SYS/` publish. */
+const allowAllButSys: AuthorizationService = {
+  authorize: (_client, request) =>
+    request.action === 'publish' && request.topic.startsWith('$SYS/') ? { result: 'deny', from: 'reserved' } : { result: 'allow', from: 'default' },
+};
+
 function unitService(authn: AuthenticationService, authz: AuthorizationService = allowAllButSys): AccessService {
   return new AccessService({
     logger: pino({ level: 'silent' }),
@@ -275,7 +281,7 @@ describe('access service: synchronous fast path', () => {
     assert.ok(outcome instanceof ClientSession, 'a session, not a promise');
     assert.equal(outcome.mountpoint, 'dev/dev42/');
     assert.equal(outcome.authz.clientid, 'dev42');
-    // Authorization while allowAllButSys: the mounted topic, no promise.
+    // A synchronous authorization answer: the mounted topic, no promise.
     assert.equal(service.authorize(outcome, 'publish', 'temp', 0, false), 'dev/dev42/temp');
     assert.equal(service.authorize(outcome, 'subscribe', '$share/g/t/#', 1, false), '$share/g/dev/dev42/t/#');
     const sys = service.authorize(outcome, 'publish', '$SYS/x', 0, false);

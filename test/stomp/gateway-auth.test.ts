@@ -36,7 +36,8 @@ class StubAuthn implements AuthenticationService {
 class StubAuthz implements AuthorizationService {
   readonly seen: Array<{ client: AuthzClient; request: AuthzRequest }> = [];
   authorize(client: AuthzClient, request: AuthzRequest): AuthzDecision | Promise<AuthzDecision> {
-    this.seen.push({ client, request });
+    // The request object is refilled for the next question (the contract): keep a copy.
+    this.seen.push({ client, request: { ...request } });
     const denied =
       (request.action === 'publish' && request.topic.startsWith('secret/')) ||
       (request.action === 'subscribe' && request.topic.startsWith('private/'));
