@@ -227,7 +227,17 @@ describe('BannedList: durability, other processes, events', () => {
       list.start({ pollMs: 20 });
       const heard = new Promise<BannedEntry>((resolve) => list.onAdded(resolve));
       new BannedList({ records: other.banned }).add({ as: 'username', who: 'late' });
-      assert.equal((await heard).who, 'late');
+      // The poll timer is unref'd (it must not keep a node alive): a ref'd deadline keeps this
+      // test's event loop running until the change is heard, and fails it if it never is.
+      let deadline: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        deadline = setTimeout(() => reject(new Error('the poll timer never picked the change up')), 5000);
+      });
+      try {
+        assert.equal((await Promise.race([heard, late])).who, 'late');
+      } finally {
+        clearTimeout(deadline);
+      }
       assert.ok(list.match({ clientid: 'c', username: 'late', peerhost: '1.1.1.1' }));
     } finally {
       list.stop();
