@@ -13,6 +13,7 @@ import { installValidator } from './validation.js';
 import { installOpenApi } from './openapi.js';
 import { installAccessControl, loginPlugin } from './login.js';
 import { authenticationPlugin } from './authentication.js';
+import { authorizationPlugin } from './authorization.js';
 import { explainPlugin } from './explain.js';
 import { listenersPlugin } from './listeners.js';
 import { gatewaysPlugin } from './gateways.js';
@@ -83,6 +84,7 @@ export async function buildApiApp(ctx: ApiContext, opts: { https?: { key: Buffer
       await api.register(authenticationPlugin, { ctx, tag: 'authentication', scopeOf: () => ({ name: 'mqtt:global', path: ['authentication'], label: 'global' }) });
       await api.register(listenersPlugin, { ctx });
       await api.register(gatewaysPlugin, { ctx });
+      await api.register(authorizationPlugin, { ctx });
       await api.register(metricsPlugin, { ctx });
     },
     { prefix: API_BASE },
