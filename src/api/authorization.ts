@@ -10,7 +10,7 @@ import type { ApiContext, ResourceOptions } from './context.js';
 import { applyAt } from './apply.js';
 import { ApiError, badRequest, problemsText } from './errors.js';
 import { restoreMasked } from './redact.js';
-import { ACCESS_ERRORS, errors, NoContent } from './schemas.js';
+import { ACCESS_ERRORS, errors, NoContent, StatusAnswer, statusOf } from './schemas.js';
 import { authorizationRulesPlugin } from './authorization-rules.js';
 import { authorizationExplainPlugin } from './authorization-explain.js';
 
@@ -52,18 +52,7 @@ const SourceMetrics = Type.Object(
 );
 
 /** §9.1 status: like an authenticator's, with the source counters. */
-const Status = Type.Object(
-  {
-    status: Type.String({ description: 'connected, disconnected, connecting, or disabled' }),
-    node_status: Type.Array(Type.Object({ node: Type.String(), status: Type.String() }, { additionalProperties: false })),
-    metrics: SourceMetrics,
-    node_metrics: Type.Array(Type.Object({ node: Type.String(), metrics: SourceMetrics }, { additionalProperties: false })),
-    resource_metrics: Type.Object({}, { additionalProperties: false }),
-    node_resource_metrics: Type.Array(Type.Object({ node: Type.String(), metrics: Type.Object({}, { additionalProperties: false }) }, { additionalProperties: false })),
-    node_error: Type.Array(Type.Object({ node: Type.String(), reason: Type.String() }, { additionalProperties: false })),
-  },
-  { additionalProperties: false },
-);
+const Status = StatusAnswer(SourceMetrics);
 
 const CachedDecisionView = Type.Object(
   {
@@ -202,18 +191,7 @@ export const authorizationPlugin: FastifyPluginAsync<ResourceOptions> = async (a
       requireSource(configured(), type);
       const running = authz.sources().find((s) => s.type === type);
       if (!running) throw new ApiError(400, 'INTERNAL_ERROR', `Authorization source '${type}' is configured but not running`);
-      const rate = running.metrics.rate('total') ?? { current: 0, max: 0, last5m: 0 };
-      const metrics = { ...running.metrics.snapshot(), rate: rate.current, rate_max: rate.max, rate_last5m: rate.last5m };
-      const node = ctx.node.config.node.name;
-      return {
-        status: running.status,
-        node_status: [{ node, status: running.status }],
-        metrics,
-        node_metrics: [{ node, metrics }],
-        resource_metrics: {},
-        node_resource_metrics: [{ node, metrics: {} }],
-        node_error: [],
-      };
+      return statusOf(ctx.node.config.node.name, running.status, running.metrics);
     },
   );
 

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MqttClient, Packet } from 'mqtt';
 import { startApiNode, viewerAuth, type ApiNode } from './helpers.js';
-import { connect, endClient, publish } from '../helpers/node.js';
+import { connect, endClient, nextPacket, publish } from '../helpers/node.js';
 
 /**
  * `/api/v5/authorization…` (emqx5-auth.md §9.1–9.3, issue 16 points 8 and 9) over HTTP against
@@ -18,19 +17,6 @@ async function withNode(t: { after(fn: () => Promise<void>): void }, conf = '', 
   const n = await startApiNode(conf, dataDir ? { dataDir } : {});
   t.after(() => n.stop());
   return n;
-}
-
-function nextPacket<T extends Packet['cmd']>(c: MqttClient, cmd: T, timeoutMs = 5000): Promise<Extract<Packet, { cmd: T }>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${cmd} within ${timeoutMs} ms`)), timeoutMs);
-    const on = (p: Packet) => {
-      if (p.cmd !== cmd) return;
-      clearTimeout(timer);
-      c.off('packetreceive', on);
-      resolve(p as Extract<Packet, { cmd: T }>);
-    };
-    c.on('packetreceive', on);
-  });
 }
 
 test('sources: add (first), read with the file rules, replace, move, order, delete; errors name the field', async (t) => {
