@@ -75,8 +75,8 @@ export async function buildApiApp(ctx: ApiContext, opts: { https?: { key: Buffer
     const parsed: MultipartBody = { multipart: body as Buffer, contentType: String(request.headers['content-type'] ?? '') };
     done(null, parsed);
   });
-  // One encapsulated plugin per resource, each with its own schemas. Authorization (and
-  // later banned clients) is one more line here.
+  // One encapsulated plugin per resource, each with its own schemas; a new resource is one
+  // more line here.
   await app.register(
     async (api) => {
       await api.register(loginPlugin, { ctx, version });
