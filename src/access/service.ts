@@ -152,6 +152,12 @@ export class AccessService {
     return this.disconnectWhere((client) => client.clientid === clientid, reason);
   }
 
+  /** Is a client with this id connected, on any protocol? */
+  isConnected(clientid: string): boolean {
+    for (const session of this.clients.snapshot()) if (session.authz.clientid === clientid) return true;
+    return false;
+  }
+
   /** Connected clients, every protocol. */
   get connectedCount(): number {
     return this.clients.size;

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ResourceOptions } from './context.js';
 import { ApiError } from './errors.js';
-import { ACCESS_ERRORS, errors, IdParam, NoContent, RateMetrics } from './schemas.js';
+import { ACCESS_ERRORS, errors, IdParam, NoContent, RateMetrics, StatusAnswer, statusOf } from './schemas.js';
 import {
   appendAuthenticator,
   authenticatorView,
@@ -27,18 +27,7 @@ export interface AuthenticationOptions extends ResourceOptions {
   tag: string;
 }
 
-const Status = Type.Object(
-  {
-    status: Type.String(),
-    node_status: Type.Array(Type.Object({ node: Type.String(), status: Type.String() }, { additionalProperties: false })),
-    metrics: RateMetrics,
-    node_metrics: Type.Array(Type.Object({ node: Type.String(), metrics: RateMetrics }, { additionalProperties: false })),
-    resource_metrics: Type.Object({}, { additionalProperties: false }),
-    node_resource_metrics: Type.Array(Type.Object({ node: Type.String(), metrics: Type.Object({}, { additionalProperties: false }) }, { additionalProperties: false })),
-    node_error: Type.Array(Type.Object({ node: Type.String(), reason: Type.String() }, { additionalProperties: false })),
-  },
-  { additionalProperties: false },
-);
+const Status = StatusAnswer(RateMetrics);
 
 const PositionParams = Type.Object({ id: Type.String({ minLength: 1 }), position: Type.String() });
 const Order = Type.Array(Type.Object({ id: Type.String({ minLength: 1 }) }, { additionalProperties: false }));
@@ -123,20 +112,7 @@ export const authenticationPlugin: FastifyPluginAsync<AuthenticationOptions> = a
       requireEntry(chainIn(ctx.node.config, scope), id);
       const entry = ctx.node.authn.chain(scope.name)?.entries.find((e) => e.id === id);
       if (!entry) throw new ApiError(500, 'INTERNAL_ERROR', `Authenticator '${id}' is configured but not running`);
-      const counts = entry.metrics.snapshot();
-      const rate = entry.metrics.rate('total') ?? { current: 0, max: 0, last5m: 0 };
-      const metrics = { ...counts, rate: rate.current, rate_max: rate.max, rate_last5m: rate.last5m };
-      const status = entry.authenticator.status?.() ?? 'connected';
-      const node = ctx.node.config.node.name;
-      return {
-        status,
-        node_status: [{ node, status }],
-        metrics,
-        node_metrics: [{ node, metrics }],
-        resource_metrics: {},
-        node_resource_metrics: [{ node, metrics: {} }],
-        node_error: [],
-      };
+      return statusOf(ctx.node.config.node.name, entry.authenticator.status?.() ?? 'connected', entry.metrics);
     },
   );
 

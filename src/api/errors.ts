@@ -8,6 +8,7 @@ export type ApiErrorCode =
   | 'BAD_REQUEST'
   | 'INVALID_PARAMETER'
   | 'NOT_FOUND'
+  | 'CLIENTID_NOT_FOUND'
   | 'RESOURCE_NOT_FOUND'
   | 'BAD_LISTENER_ID'
   | 'ALREADY_EXISTS'

@@ -2,26 +2,68 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ClientCredential } from '../authn/types.js';
 import { connackReasonCode, v3ReturnCode } from '../broker/reason-codes.js';
-import type { ResourceOptions } from './context.js';
+import type { ApiContext, ResourceOptions } from './context.js';
+import type { ListenerSpec } from '../transport/types.js';
 import { ApiError } from './errors.js';
 import { ACCESS_ERRORS, errors } from './schemas.js';
 
-const ExplainBody = Type.Object(
-  {
-    listener: Type.Optional(Type.String({ minLength: 1, description: 'listener id, default tcp:default' })),
-    clientid: Type.String(),
-    username: Type.Optional(Type.String()),
-    password: Type.Optional(Type.String()),
-    peerhost: Type.Optional(Type.String({ minLength: 1 })),
-    peerport: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-    cert_common_name: Type.Optional(Type.String()),
-    cert_subject: Type.Optional(Type.String()),
-    cert_pem: Type.Optional(Type.String()),
-    psk_identity: Type.Optional(Type.String()),
-    client_attrs: Type.Optional(Type.Record(Type.String(), Type.String())),
-  },
-  { additionalProperties: false },
-);
+/** A client as the explain endpoints describe it (authentication's, and authorization's). */
+export const DescribedClientFields = {
+  listener: Type.Optional(Type.String({ minLength: 1, description: 'listener id, default tcp:default' })),
+  clientid: Type.String(),
+  username: Type.Optional(Type.String()),
+  password: Type.Optional(Type.String()),
+  peerhost: Type.Optional(Type.String({ minLength: 1 })),
+  peerport: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  cert_common_name: Type.Optional(Type.String()),
+  cert_subject: Type.Optional(Type.String()),
+  cert_pem: Type.Optional(Type.String()),
+  psk_identity: Type.Optional(Type.String()),
+  client_attrs: Type.Optional(Type.Record(Type.String(), Type.String())),
+};
+
+export interface DescribedClient {
+  listener?: string;
+  clientid: string;
+  username?: string;
+  password?: string;
+  peerhost?: string;
+  peerport?: number;
+  cert_common_name?: string;
+  cert_subject?: string;
+  cert_pem?: string;
+  psk_identity?: string;
+  client_attrs?: Record<string, string>;
+}
+
+const ExplainBody = Type.Object(DescribedClientFields, { additionalProperties: false });
+
+/** The credential a described client would present on its listener (404 when the listener is not running). */
+export function describedClient(ctx: ApiContext, body: DescribedClient): { listenerId: string; spec: ListenerSpec; credential: ClientCredential } {
+  const listenerId = body.listener ?? 'tcp:default';
+  const listener = ctx.node.listeners.get(listenerId);
+  if (!listener) throw new ApiError(404, 'NOT_FOUND', `Listener '${listenerId}' not found or not running`);
+  const spec = listener.spec;
+  const credential: ClientCredential = {
+    listener: listenerId,
+    protocol: spec.protocol,
+    clientid: body.clientid,
+    ...(body.username !== undefined ? { username: body.username } : {}),
+    ...(body.password !== undefined ? { password: Buffer.from(body.password, 'utf8') } : {}),
+    peerhost: body.peerhost ?? '127.0.0.1',
+    peerport: body.peerport ?? 0,
+    sockport: listener.address()?.port ?? spec.bind.port,
+    zone: 'default',
+    mountpoint: spec.mountpoint,
+    ...(body.cert_common_name !== undefined ? { cert_common_name: body.cert_common_name } : {}),
+    ...(body.cert_subject !== undefined ? { cert_subject: body.cert_subject } : {}),
+    ...(body.cert_pem !== undefined ? { cert_pem: body.cert_pem } : {}),
+    ...(body.psk_identity !== undefined ? { psk_identity: body.psk_identity } : {}),
+    client_attrs: body.client_attrs ?? {},
+    enable_authn: spec.enableAuthn,
+  };
+  return { listenerId, spec, credential };
+}
 
 const Step = Type.Object(
   {
@@ -74,41 +116,7 @@ export const explainPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { 
       },
     },
     async (request) => {
-      const body = request.body as {
-        listener?: string;
-        clientid: string;
-        username?: string;
-        password?: string;
-        peerhost?: string;
-        peerport?: number;
-        cert_common_name?: string;
-        cert_subject?: string;
-        cert_pem?: string;
-        psk_identity?: string;
-        client_attrs?: Record<string, string>;
-      };
-      const listenerId = body.listener ?? 'tcp:default';
-      const listener = ctx.node.listeners.get(listenerId);
-      if (!listener) throw new ApiError(404, 'NOT_FOUND', `Listener '${listenerId}' not found or not running`);
-      const spec = listener.spec;
-      const credential: ClientCredential = {
-        listener: listenerId,
-        protocol: spec.protocol,
-        clientid: body.clientid,
-        ...(body.username !== undefined ? { username: body.username } : {}),
-        ...(body.password !== undefined ? { password: Buffer.from(body.password, 'utf8') } : {}),
-        peerhost: body.peerhost ?? '127.0.0.1',
-        peerport: body.peerport ?? 0,
-        sockport: listener.address()?.port ?? spec.bind.port,
-        zone: 'default',
-        mountpoint: spec.mountpoint,
-        ...(body.cert_common_name !== undefined ? { cert_common_name: body.cert_common_name } : {}),
-        ...(body.cert_subject !== undefined ? { cert_subject: body.cert_subject } : {}),
-        ...(body.cert_pem !== undefined ? { cert_pem: body.cert_pem } : {}),
-        ...(body.psk_identity !== undefined ? { psk_identity: body.psk_identity } : {}),
-        client_attrs: body.client_attrs ?? {},
-        enable_authn: spec.enableAuthn,
-      };
+      const { listenerId, spec, credential } = describedClient(ctx, request.body as DescribedClient);
       const explained = await ctx.node.authn.explain(credential);
       const d = explained.decision;
       const decision = d.allowed

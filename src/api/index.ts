@@ -13,6 +13,7 @@ import { installValidator } from './validation.js';
 import { installOpenApi } from './openapi.js';
 import { installAccessControl, loginPlugin } from './login.js';
 import { authenticationPlugin } from './authentication.js';
+import { authorizationPlugin } from './authorization.js';
 import { explainPlugin } from './explain.js';
 import { listenersPlugin } from './listeners.js';
 import { gatewaysPlugin } from './gateways.js';
@@ -74,8 +75,8 @@ export async function buildApiApp(ctx: ApiContext, opts: { https?: { key: Buffer
     const parsed: MultipartBody = { multipart: body as Buffer, contentType: String(request.headers['content-type'] ?? '') };
     done(null, parsed);
   });
-  // One encapsulated plugin per resource, each with its own schemas. Authorization (and
-  // later banned clients) is one more line here.
+  // One encapsulated plugin per resource, each with its own schemas; a new resource is one
+  // more line here.
   await app.register(
     async (api) => {
       await api.register(loginPlugin, { ctx, version });
@@ -83,6 +84,7 @@ export async function buildApiApp(ctx: ApiContext, opts: { https?: { key: Buffer
       await api.register(authenticationPlugin, { ctx, tag: 'authentication', scopeOf: () => ({ name: 'mqtt:global', path: ['authentication'], label: 'global' }) });
       await api.register(listenersPlugin, { ctx });
       await api.register(gatewaysPlugin, { ctx });
+      await api.register(authorizationPlugin, { ctx });
       await api.register(metricsPlugin, { ctx });
     },
     { prefix: API_BASE },

@@ -1,5 +1,6 @@
 import { Kind, Type, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { viewForm } from '../config/fragments.js';
+import type { MetricSet } from '../metrics/counters.js';
 
 /**
  * Schemas several resources share. Every answer schema is closed (`additionalProperties:
@@ -48,6 +49,40 @@ export const RateMetrics = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/**
+ * A status answer (§7.4, §9.1): the resource's status and counters with the rate of `total`,
+ * on this one node. `metrics` is the counters' schema, rates included.
+ */
+export function StatusAnswer(metrics: TSchema): TSchema {
+  return Type.Object(
+    {
+      status: Type.String(),
+      node_status: Type.Array(Type.Object({ node: Type.String(), status: Type.String() }, { additionalProperties: false })),
+      metrics,
+      node_metrics: Type.Array(Type.Object({ node: Type.String(), metrics }, { additionalProperties: false })),
+      resource_metrics: Type.Object({}, { additionalProperties: false }),
+      node_resource_metrics: Type.Array(Type.Object({ node: Type.String(), metrics: Type.Object({}, { additionalProperties: false }) }, { additionalProperties: false })),
+      node_error: Type.Array(Type.Object({ node: Type.String(), reason: Type.String() }, { additionalProperties: false })),
+    },
+    { additionalProperties: false },
+  );
+}
+
+/** The answer of `StatusAnswer` from a counter set rated on `total`. */
+export function statusOf<N extends string>(node: string, status: string, counters: MetricSet<N | 'total'>): Record<string, unknown> {
+  const rate = counters.rate('total') ?? { current: 0, max: 0, last5m: 0 };
+  const metrics = { ...counters.snapshot(), rate: rate.current, rate_max: rate.max, rate_last5m: rate.last5m };
+  return {
+    status,
+    node_status: [{ node, status }],
+    metrics,
+    node_metrics: [{ node, metrics }],
+    resource_metrics: {},
+    node_resource_metrics: [{ node, metrics: {} }],
+    node_error: [],
+  };
+}
 
 export const IdParam = Type.Object({ id: Type.String({ minLength: 1 }) });
 

@@ -10,7 +10,7 @@ import type { ClientAcl } from '../authn/types.js';
 import { DecisionCache, type CachedDecision } from './cache.js';
 import { ClientAclChecker } from './client-acl.js';
 import type { SourceMatch } from './rule.js';
-import { DEFAULT_SOURCE_TIMEOUT_MS, type AuthzSource, type SourceAnswer, type SourceContext, type SourceRegistry, type SourceStatus, type SourceTrace } from './source.js';
+import { DEFAULT_SOURCE_TIMEOUT_MS, type AuthzSource, type SourceAnswer, type SourceContext, type SourceFiles, type SourceRegistry, type SourceStatus, type SourceTrace } from './source.js';
 import { TopicRule } from './topic.js';
 import type { AuthorizationService, AuthzClient, AuthzDecision, AuthzRequest, DenyAction } from './types.js';
 
@@ -102,6 +102,16 @@ export class Authorizer implements AuthorizationService {
       (acl: ClientAcl, err: Error) => opts.logger.warn({ acl_source: acl.source, err: err.message }, "client's ACL cannot be read: everything is denied to it"),
       clock,
     );
+  }
+
+  /** The source types this node knows (the management API's bodies and answers). */
+  get registry(): SourceRegistry {
+    return this.opts.registry;
+  }
+
+  /** Where sources' files are (the API stores `file` rules under `dataDir`). */
+  get files(): SourceFiles {
+    return { baseDir: this.opts.baseDir, dataDir: this.opts.dataDir };
   }
 
   /** `authorization.deny_action` (§8.2), for the protocol fronts. */

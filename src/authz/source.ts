@@ -1,7 +1,8 @@
-import type { TSchema } from '@sinclair/typebox';
+import type { TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { schemaProblems, type ConfigProblem } from '../config/load.js';
 import { fillDefaults } from '../config/defaults.js';
+import { FragmentRegistry } from '../config/fragments.js';
 import type { BuiltInStore } from '../store/index.js';
 import type { SourceMatch } from './rule.js';
 import type { AuthzClient, AuthzRequest } from './types.js';
@@ -59,11 +60,47 @@ export interface ValidationContext {
   from: 'config' | 'api';
 }
 
+/** Where a source's files are: relative paths resolve against `baseDir`; the API stores files under `dataDir`. */
+export interface SourceFiles {
+  baseDir: string;
+  dataDir: string;
+}
+
+/** A mistake in an API body that the schema cannot see (`rules` that do not parse), naming the field. */
+export class SourceInputError extends Error {
+  override readonly name = 'SourceInputError';
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+/**
+ * The form of a source in the management API, when it differs from the configuration's
+ * (§9.1: a `file` source takes and shows its `rules` text rather than a path).
+ */
+export interface SourceApiForm {
+  /** The block as the API takes and shows it (the body and answer fragment in `/api-docs`). */
+  readonly schema: TObject;
+  /**
+   * The configuration block of a body already checked against `schema`. May store files
+   * under `dataDir`, atomically; `undo` puts back what was there (the change was refused).
+   * Throws SourceInputError.
+   */
+  toConfig(body: Record<string, unknown>, files: SourceFiles): { config: Record<string, unknown>; undo(): void };
+  /** An API answer of a configured block (throws when what it shows cannot be read). */
+  view(config: Record<string, unknown>, files: SourceFiles): Record<string, unknown>;
+}
+
 export interface AuthzSourceType {
   /** EMQX's type name (`file`, `built_in_database`, `http`, ...). */
   readonly type: string;
   /** The whole source block, `type` and `enable` included. */
-  readonly schema: TSchema;
+  readonly schema: TObject;
+  /** The API's form, when it is not `schema`. */
+  readonly api?: SourceApiForm;
   /** Fields whose values are secrets (masked in API answers and logs). */
   readonly secretFields?: readonly string[];
   /** Checks the schema cannot express (an acl.conf that does not parse), `{field, message}` relative to the block. */
@@ -77,10 +114,17 @@ export interface AuthzSourceType {
  */
 export class SourceRegistry {
   private readonly types = new Map<string, AuthzSourceType>();
+  /** The API forms of the types, by `type`: the management API's bodies and answers (`/api-docs`). */
+  readonly fragments = new FragmentRegistry<{ type: string; schema: TObject; secretFields?: readonly string[] }>('authorization source', ['type']);
 
   register(sourceType: AuthzSourceType): this {
     if (this.types.has(sourceType.type)) throw new Error(`authorization source type ${sourceType.type} is registered twice`);
     this.types.set(sourceType.type, sourceType);
+    this.fragments.register({
+      type: sourceType.type,
+      schema: sourceType.api?.schema ?? sourceType.schema,
+      ...(sourceType.secretFields ? { secretFields: sourceType.secretFields } : {}),
+    });
     return this;
   }
 

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MqttClient, IClientOptions, Packet } from 'mqtt';
+import type { MqttClient, IClientOptions } from 'mqtt';
 import { run } from '../helpers/process.js';
 import { ApiMetrics } from '../../src/api/prometheus.js';
-import { startTestNode, connect, endClient, nextMessage, subscribe, publish, type TestNode } from '../helpers/node.js';
+import { startTestNode, connect, endClient, nextMessage, nextPacket, subscribe, publish, type TestNode } from '../helpers/node.js';
 
 /**
  * Enforcement (§8.2) with real clients over real sockets: mqtt.js (3.1.1 and 5.0) and
@@ -27,20 +27,6 @@ function aclFile(dir: string, text = RULES): string {
   const file = join(dir, 'acl.conf');
   writeFileSync(file, text);
   return file;
-}
-
-/** The next packet of a kind the client receives. */
-function nextPacket<T extends Packet['cmd']>(c: MqttClient, cmd: T, timeoutMs = 5000): Promise<Extract<Packet, { cmd: T }>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${cmd} within ${timeoutMs} ms`)), timeoutMs);
-    const on = (p: Packet) => {
-      if (p.cmd !== cmd) return;
-      clearTimeout(timer);
-      c.off('packetreceive', on);
-      resolve(p as Extract<Packet, { cmd: T }>);
-    };
-    c.on('packetreceive', on);
-  });
 }
 
 /** SUBACK codes for one SUBSCRIBE of several filters. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt';
 import { loadConfigText } from '../../src/config/load.js';
 import { configChecks, startGatehouse, type RunningNode as GatehouseNode } from '../../src/main.js';
 import type { AuthenticationService } from '../../src/authn/types.js';
@@ -124,4 +124,18 @@ export function subscribe(client: MqttClient, topic: string, qos: 0 | 1 | 2 = 0)
 
 export function publish(client: MqttClient, topic: string, payload: string | Buffer, opts: mqtt.IClientPublishOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => client.publish(topic, payload, opts, (err) => (err ? reject(err) : resolve())));
+}
+
+/** The next packet of a kind the client receives. */
+export function nextPacket<T extends Packet['cmd']>(c: MqttClient, cmd: T, timeoutMs = 5000): Promise<Extract<Packet, { cmd: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${cmd} within ${timeoutMs} ms`)), timeoutMs);
+    const on = (p: Packet) => {
+      if (p.cmd !== cmd) return;
+      clearTimeout(timer);
+      c.off('packetreceive', on);
+      resolve(p as Extract<Packet, { cmd: T }>);
+    };
+    c.on('packetreceive', on);
+  });
 }

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import { writeFileAtomically } from '../../../config/overrides.js';
 import { RuleList } from '../../rule.js';
-import type { AuthzSource, AuthzSourceType, SourceAnswer, SourceContext, SourceTrace } from '../../source.js';
+import { SourceInputError, type AuthzSource, type AuthzSourceType, type SourceAnswer, type SourceApiForm, type SourceContext, type SourceTrace } from '../../source.js';
 import type { AuthzClient, AuthzRequest } from '../../types.js';
 import { AclFileError, compileAclFile } from './acl-conf.js';
 
@@ -57,9 +58,69 @@ function load(config: Record<string, unknown>, baseDir: string): LoadedFile {
   }
 }
 
+/**
+ * The API's form (§9.1): `rules`, the acl.conf text, stored as `<data_dir>/authz/acl.conf`
+ * (EMQX's place) with the source's `path` pointing at it; or `path`, a file of the node's.
+ * Answers show both.
+ */
+export const FileSourceApiSchema = Type.Object(
+  {
+    type: Type.Literal('file'),
+    enable: Type.Boolean({ default: true }),
+    rules: Type.Optional(Type.String({ description: "the acl.conf text (§8.6); stored as <data_dir>/authz/acl.conf, the source's path" })),
+    path: Type.Optional(Type.String({ minLength: 1, description: 'an acl.conf file of the node, instead of rules' })),
+  },
+  { additionalProperties: false },
+);
+
+/** Where rules sent through the API are kept. */
+export function storedAclPath(dataDir: string): string {
+  return join(dataDir, 'authz', 'acl.conf');
+}
+
+const fileApiForm: SourceApiForm = {
+  schema: FileSourceApiSchema,
+  toConfig(body, files) {
+    const base = { type: 'file', enable: body['enable'] !== false };
+    const rules = body['rules'];
+    const file = storedAclPath(files.dataDir);
+    if (typeof rules !== 'string') {
+      if (typeof body['path'] !== 'string') throw new SourceInputError('rules', 'is required (the acl.conf text), or path');
+      return { config: { ...base, path: body['path'] }, undo: () => undefined };
+    }
+    // The same path sent back with the rules (a GET's answer PUT back) is fine; another is ambiguous.
+    if (body['path'] !== undefined && aclFilePath(String(body['path']), files.baseDir) !== file) {
+      throw new SourceInputError('path', `give rules or path, not both (rules are stored as ${file})`);
+    }
+    try {
+      compileAclFile(rules, 'acl.conf');
+    } catch (err) {
+      if (err instanceof AclFileError) throw new SourceInputError('rules', err.message);
+      throw err;
+    }
+    let previous: string | undefined;
+    try {
+      previous = readFileSync(file, 'utf8');
+    } catch {
+      previous = undefined;
+    }
+    mkdirSync(join(files.dataDir, 'authz'), { recursive: true, mode: 0o700 });
+    writeFileAtomically(file, rules);
+    return {
+      config: { ...base, path: file },
+      undo: () => (previous === undefined ? rmSync(file, { force: true }) : writeFileAtomically(file, previous)),
+    };
+  },
+  view(config, files) {
+    const file = aclFilePath(String(config['path']), files.baseDir);
+    return { ...config, rules: readFileSync(file, 'utf8') };
+  },
+};
+
 export const fileSource: AuthzSourceType = {
   type: 'file',
   schema: FileSourceSchema,
+  api: fileApiForm,
   validate(config, ctx) {
     try {
       load(config, ctx.baseDir);
