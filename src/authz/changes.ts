@@ -5,8 +5,9 @@ import type { Authorizer } from './authorizer.js';
 /**
  * The node's handler for `authorization` (§8.3): the sources, the cache and the settings are
  * rebuilt from the next configuration (a source that cannot be made refuses the whole change
- * and leaves the running ones in place); undo rebuilds them from the previous one. Every
- * cached decision is dropped, so a changed rule applies to the next publish.
+ * and leaves the running ones in place); undo rebuilds them from the previous one. `configure`
+ * drops every cached decision and tells the rules-changed listeners (the connected clients'
+ * subscriptions are checked again), so a changed rule applies to the next publish.
  */
 export function authorizationHandler(authorizer: Authorizer): ChangeHandler {
   return {
@@ -17,11 +18,9 @@ export function authorizationHandler(authorizer: Authorizer): ChangeHandler {
       const after = step.next.authorization;
       if (isDeepStrictEqual(before, after)) return { undo: async () => undefined };
       await authorizer.configure(after);
-      authorizer.invalidate();
       return {
         undo: async () => {
           await authorizer.configure(before);
-          authorizer.invalidate();
         },
       };
     },
