@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { AppliedStep, ChangeHandler, ChangeStep } from '../node/changes.js';
+import { isWithin, type AppliedStep, type ChangeHandler, type ChangeStep } from '../node/changes.js';
 import type { Authorizer } from './authorizer.js';
 
 /**
@@ -9,6 +9,8 @@ import type { Authorizer } from './authorizer.js';
  * drops every cached decision and tells the rules-changed listeners (the connected clients'
  * subscriptions are checked again), so a changed rule applies to the next publish.
  */
+const AT = ['authorization'] as const;
+
 export function authorizationHandler(authorizer: Authorizer): ChangeHandler {
   return {
     name: 'authorization',
@@ -16,7 +18,10 @@ export function authorizationHandler(authorizer: Authorizer): ChangeHandler {
     async apply(step: ChangeStep): Promise<AppliedStep> {
       const before = step.prev.authorization;
       const after = step.next.authorization;
-      if (isDeepStrictEqual(before, after)) return { undo: async () => undefined };
+      // A reload (or a change made at or under `authorization`) re-reads the rule files even
+      // when the settings are equal: an edited acl.conf takes effect on `gatehouse reload`.
+      const refresh = isWithin(step.at, AT) || isWithin(AT, step.at);
+      if (isDeepStrictEqual(before, after) && !refresh) return { undo: async () => undefined };
       await authorizer.configure(after);
       return {
         undo: async () => {
