@@ -27,6 +27,8 @@ export interface PublishLoadParams {
   warmupMs: number;
   durationMs: number;
   window: number;
+  /** MQTT clients log in as `user-<i>` (pair i, both ends), for rules templated on `${username}`. */
+  usernames?: boolean;
 }
 
 export interface PublishLoadResult {
@@ -58,7 +60,7 @@ async function openPublisher(p: PublishLoadParams, i: number, topic: string, pay
     const template = new SendTemplate(topic, payload);
     return { publish: (count) => c.write(template.batch(count)), destroy: () => c.destroy() };
   }
-  const c = await WireClient.open(p.endpoint, { clientId: `pub-${i}`, keepalive: 600 });
+  const c = await WireClient.open(p.endpoint, { clientId: `pub-${i}`, keepalive: 600, ...(p.usernames ? { username: `user-${i}` } : {}) });
   const template = new PublishTemplate(topic, payload, p.qos);
   let nextId = 1;
   c.onFrame = () => undefined; // PUBACKs from the broker need no answer
@@ -80,7 +82,7 @@ async function openSubscriber(p: PublishLoadParams, i: number, topic: string, on
     };
     return { destroy: () => c.destroy() };
   }
-  const c = await WireClient.open(p.endpoint, { clientId: `sub-${i}`, keepalive: 600 });
+  const c = await WireClient.open(p.endpoint, { clientId: `sub-${i}`, keepalive: 600, ...(p.usernames ? { username: `user-${i}` } : {}) });
   await c.subscribe(topic, p.qos);
   let pendingAcks: number[] = [];
   let flushQueued = false;

@@ -155,6 +155,8 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   // Admission checks (banned list, flapping, login throttling: issue 15) run before authentication.
   const checks: readonly AdmissionCheck[] = opts.admissionChecks ?? [];
   const access = new AccessService({ logger, authn: () => authn, authz: () => authz, certificates: transportCertificateFields, mqtt: () => identity, checks });
+  // Revocation (issue 16 point 7): a rule change re-checks the connected clients' subscriptions.
+  authorizer.onRulesChanged((scope) => void access.recheckSubscriptions(scope));
   const broker = await MqttBroker.create({
     logger,
     access,

@@ -14,11 +14,13 @@ export interface ThroughputOptions {
   /** What publishers and subscribers speak (STOMP needs the broker's STOMP listener; STOMP is always QoS 0). */
   publisher: Protocol;
   subscriber: Protocol;
+  /** MQTT clients log in as `user-<i>` (rules templated on `${username}`). */
+  usernames: boolean;
 }
 
 /** Messages per second delivered to subscribers, `pairs` publishers each feeding one subscriber. */
 export function throughput(opts: Partial<ThroughputOptions> = {}): Workload {
-  const o: ThroughputOptions = { qos: 0, pairs: 10, payloadBytes: 64, durationMs: 10_000, quickDurationMs: 1000, window: 100, publisher: 'mqtt', subscriber: 'mqtt', ...opts };
+  const o: ThroughputOptions = { qos: 0, pairs: 10, payloadBytes: 64, durationMs: 10_000, quickDurationMs: 1000, window: 100, publisher: 'mqtt', subscriber: 'mqtt', usernames: false, ...opts };
   const route = `${o.publisher.toUpperCase()}→${o.subscriber.toUpperCase()}`;
   const duration = (quick: boolean) => (quick ? o.quickDurationMs : o.durationMs);
   return {
@@ -40,14 +42,17 @@ export function throughput(opts: Partial<ThroughputOptions> = {}): Workload {
         warmupMs: ctx.quick ? 300 : 1000,
         durationMs: duration(ctx.quick),
         window: o.window,
+        ...(o.usernames ? { usernames: true } : {}),
       };
       const r = await runLoad<PublishLoadParams, PublishLoadResult>('load-publish.ts', params, cpu.onMark);
       return {
         value: r.ratePerSec,
         loadCpuPercent: r.cpuPercent,
         brokerCpuPercent: cpu.percent(),
-        details: { delivered: r.deliveredInWindow, windowMs: r.windowMs },
+        // One publish → one delivery per pair: the broker's CPU per message moved.
+        details: { delivered: r.deliveredInWindow, windowMs: r.windowMs, brokerCpuMicrosPerMessage: cpu.micros() / r.deliveredInWindow },
       };
     },
+    summarize: (sample) => `broker CPU ${sample.details['brokerCpuMicrosPerMessage']?.toFixed(2)} µs per message`,
   };
 }

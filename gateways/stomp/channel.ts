@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../../src/transport/types.js';
 import type { AccessService } from '../../src/access/service.js';
 import { ClientSession } from '../../src/access/session.js';
-import type { AccessConnection, DisconnectReason, Refusal } from '../../src/access/connection.js';
+import type { AccessConnection, DisconnectReason, HeldSubscription, Refusal, Revocation } from '../../src/access/connection.js';
 import type { ClientinfoTemplates } from '../../src/access/types.js';
 import type { AuthzAction } from '../../src/authz/types.js';
 import { hidesDollarTopics, topicFilterProblem, topicNameProblem } from './destination.js';
@@ -109,7 +109,7 @@ export class StompChannel implements AccessConnection {
   /** The access service's session, once admitted. */
   private session: ClientSession | undefined;
   private mountpoint = '';
-  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly subscribed = new Map<string, Subscription>();
   private readonly transactions = new Map<string, Transaction>();
   private messageSeq = 0;
   private ackSeq = 0;
@@ -318,6 +318,28 @@ export class StompChannel implements AccessConnection {
     this.close(reason);
   }
 
+  /** The subscriptions held now, as the client sent them (STOMP delivers at QoS 0). */
+  subscriptions(): HeldSubscription[] {
+    const held: HeldSubscription[] = [];
+    for (const sub of this.subscribed.values()) held.push({ filter: sub.filter, qos: 0 });
+    return held;
+  }
+
+  /**
+   * A subscription the rules no longer allow (beyond EMQX; §12.3 has no equivalent). STOMP has
+   * no frame that ends one subscription from the server, and a silently dead subscription
+   * would look to the client like a quiet topic; so, as for a SUBSCRIBE denied now, the client
+   * gets `ERROR Insufficient permissions for <filter>` (with the `subscription` id) and the
+   * connection closes, whatever `deny_action` says. Its other subscriptions end with it.
+   */
+  revoke(filter: string): Revocation {
+    let id: string | undefined;
+    for (const sub of this.subscribed.values()) if (sub.filter === filter) id = sub.id;
+    this.sendError(`Insufficient permissions for ${filter}`, undefined, id);
+    this.close(undefined);
+    return 'disconnected';
+  }
+
   /**
    * §12.5: incoming activity is checked every `cx` ms (one silent interval tolerated, two close),
    * and a bare EOL goes out every `cy` ms.
@@ -421,11 +443,11 @@ export class StompChannel implements AccessConnection {
       this.fail(`Invalid destination ${filter}: ${problem}`, receipt);
       return;
     }
-    if (this.subscriptions.has(id)) {
+    if (this.subscribed.has(id)) {
       this.fail(`Subscription id ${id} is in used`, receipt);
       return;
     }
-    for (const sub of this.subscriptions.values()) {
+    for (const sub of this.subscribed.values()) {
       if (sub.filter === filter) {
         this.fail(`Topic ${filter} already in subscribed`, receipt);
         return;
@@ -448,11 +470,11 @@ export class StompChannel implements AccessConnection {
         done();
       },
     };
-    this.subscriptions.set(id, sub);
+    this.subscribed.set(id, sub);
     try {
       await this.deps.bus.subscribe(sub.mounted, sub.deliver);
     } catch (err) {
-      this.subscriptions.delete(id);
+      this.subscribed.delete(id);
       this.fail(`Subscribe failed: ${(err as Error).message}`, receipt);
       return;
     }
@@ -469,16 +491,16 @@ export class StompChannel implements AccessConnection {
     let sub: Subscription | undefined;
     const id = header(frame, 'id');
     if (id !== undefined) {
-      sub = this.subscriptions.get(id);
+      sub = this.subscribed.get(id);
     } else if (this.version === '1.0' && header(frame, 'destination') !== undefined) {
       const destination = header(frame, 'destination');
-      sub = [...this.subscriptions.values()].find((s) => s.filter === destination);
+      sub = [...this.subscribed.values()].find((s) => s.filter === destination);
     } else {
       this.fail('Missing id header in UNSUBSCRIBE', receipt);
       return;
     }
     if (sub) {
-      this.subscriptions.delete(sub.id);
+      this.subscribed.delete(sub.id);
       await this.deps.bus.unsubscribe(sub.mounted, sub.deliver).catch((err: Error) => {
         this.deps.logger.warn({ listener: this.meta.listenerId, clientid: this.clientid, err: err.message }, 'stomp unsubscribe failed');
       });
@@ -487,7 +509,7 @@ export class StompChannel implements AccessConnection {
   }
 
   private deliver(sub: Subscription, packet: PublishPacket): void {
-    if (this.state !== 'connected' || this.subscriptions.get(sub.id) !== sub) return;
+    if (this.state !== 'connected' || this.subscribed.get(sub.id) !== sub) return;
     const mp = this.mountpoint;
     if (mp && !packet.topic.startsWith(mp)) return;
     const topic = packet.topic.slice(mp.length);
@@ -622,12 +644,14 @@ export class StompChannel implements AccessConnection {
     if (receipt !== undefined) this.send({ command: 'RECEIPT', headers: [['receipt-id', receipt]], body: Buffer.alloc(0) });
   }
 
-  private sendError(message: string, receipt?: string): void {
+  /** ERROR with the message, and the `receipt-id` / `subscription` it concerns when given. */
+  private sendError(message: string, receipt?: string, subscription?: string): void {
     const headers: Array<[string, string]> = [
       ['message', message.replace(/[\r\n\0]+/g, ' ')],
       ['content-type', 'text/plain'],
     ];
     if (receipt !== undefined) headers.push(['receipt-id', receipt]);
+    if (subscription !== undefined) headers.push(['subscription', subscription]);
     this.send({ command: 'ERROR', headers, body: Buffer.from(message, 'utf8') });
   }
 
@@ -690,10 +714,10 @@ export class StompChannel implements AccessConnection {
     clearInterval(this.outgoingTimer);
     this.queue.length = 0;
     this.transactions.clear();
-    for (const sub of this.subscriptions.values()) {
+    for (const sub of this.subscribed.values()) {
       void this.deps.bus.unsubscribe(sub.mounted, sub.deliver).catch(noop);
     }
-    this.subscriptions.clear();
+    this.subscribed.clear();
     if (this.paused) {
       this.paused = false;
       this.stream.resume();

@@ -40,7 +40,7 @@ export type DisconnectReason =
  * A protocol front's side of one connection, as the access service sees it. The front keeps
  * what is truly its protocol's: the frames and codes of a refusal or a disconnect.
  */
-export interface AccessConnection {
+export interface AccessConnection extends SubscriptionHolder {
   /** True once the connection is gone: a decision that arrives later is dropped silently. */
   readonly closed: boolean;
   /**
@@ -52,3 +52,27 @@ export interface AccessConnection {
   disconnect(reason: DisconnectReason): void;
 }
 
+/** A subscription a connection holds: the filter as the client sent it (before the mountpoint). */
+export interface HeldSubscription {
+  readonly filter: string;
+  readonly qos: 0 | 1 | 2;
+}
+
+/** What a front did with a subscription the rules no longer allow. */
+export type Revocation = 'unsubscribed' | 'disconnected';
+
+/**
+ * Beyond EMQX: a connection's subscriptions, checked again when the authorization rules change
+ * (`AccessService.recheckSubscriptions`), and the removal of one that is now denied.
+ */
+export interface SubscriptionHolder {
+  /** The subscriptions the client holds now (a copy). */
+  subscriptions(): HeldSubscription[];
+  /**
+   * Removes the subscription to `filter` as a SUBSCRIBE denied now would be answered: MQTT with
+   * `deny_action = ignore` stops delivering without a packet (MQTT has no server-sent
+   * UNSUBSCRIBE), with `disconnect` ends the connection (5.0 DISCONNECT 0x87); STOMP sends
+   * `ERROR Insufficient permissions for <filter>` and closes (§12.3).
+   */
+  revoke(filter: string): Revocation;
+}

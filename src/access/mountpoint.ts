@@ -11,3 +11,20 @@ export function mountFilter(mountpoint: string, filter: string): string {
   if (filter.startsWith('$queue/')) return '$queue/' + mountpoint + filter.slice(7);
   return mountpoint + filter;
 }
+
+/**
+ * The filter as the client sent it, from the filter `mountFilter` made; undefined when
+ * `mounted` does not carry `mountpoint` where `mountFilter` puts it.
+ */
+export function unmountFilter(mountpoint: string, mounted: string): string | undefined {
+  if (!mountpoint) return mounted;
+  let prefix = '';
+  if (mounted.startsWith('$share/')) {
+    const slash = mounted.indexOf('/', 7);
+    if (slash > 0) prefix = mounted.slice(0, slash + 1);
+  } else if (mounted.startsWith('$queue/')) {
+    prefix = '$queue/';
+  }
+  if (!mounted.startsWith(mountpoint, prefix.length)) return undefined;
+  return prefix + mounted.slice(prefix.length + mountpoint.length);
+}

@@ -2,12 +2,12 @@ import type { Logger } from 'pino';
 import type { ConnectionMeta } from '../transport/types.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../authn/types.js';
 import { renderMountpoint } from '../authn/mountpoint.js';
-import type { AuthorizationService, AuthzAction, AuthzClient, AuthzDecision, AuthzRequest } from '../authz/types.js';
+import type { AuthorizationService, AuthzAction, AuthzClient, AuthzDecision, AuthzRequest, RulesScope } from '../authz/types.js';
 import { KeyedMetrics } from '../metrics/counters.js';
 import { ClientSession, ConnectedClients } from './session.js';
 import { identify } from './identity.js';
 import { mountFilter } from './mountpoint.js';
-import type { AccessConnection, DisconnectReason, Refusal, RefusalReason } from './connection.js';
+import type { AccessConnection, DisconnectReason, HeldSubscription, Refusal, RefusalReason, Revocation } from './connection.js';
 import type { AccessObserver, Admission, AdmissionCheck, CertificateFields, ConnectRequest, MqttIdentitySettings } from './types.js';
 
 export interface AccessServiceDeps {
@@ -47,6 +47,14 @@ const SERVICE_FAILED: AuthnDecision = Object.freeze({ allowed: false, reason: 's
 const AUTHZ_FAILED: AuthzDecision = Object.freeze({ result: 'deny', from: 'error', reason: 'authorization failed' });
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Rule changes waiting for the next re-check of subscriptions (coalesced). */
+interface PendingRecheck {
+  everyone: boolean;
+  readonly clientids: Set<string>;
+  readonly usernames: Set<string>;
+  done?: Promise<number>;
+}
+
 /**
  * The one access path every protocol front calls (ARCHITECTURE.md): admission checks →
  * credential (certificate ids, `use_username_as_clientid`, `clientinfo_override`) →
@@ -68,6 +76,8 @@ export class AccessService {
   readonly denials = new KeyedMetrics<AuthzAction>(DENIAL_COUNTERS);
   /** The request every authorization question is asked with (the authorizer copies it if it answers later). */
   private readonly request: AuthzRequest = { action: 'publish', topic: '', qos: 0, retain: false };
+  /** Rule changes not re-checked yet: one run per turn of the event loop takes them all. */
+  private pendingRecheck: PendingRecheck | undefined = undefined;
 
   constructor(private readonly deps: AccessServiceDeps) {
     this.checks = deps.checks ?? [];
@@ -200,6 +210,106 @@ export class AccessService {
       );
     }
     return this.authorized(session, request, answer);
+  }
+
+  /**
+   * Beyond EMQX (issue 16 point 7): the authorization rules of `scope` changed (the authorizer's
+   * `onRulesChanged`). Every connected client, of every protocol, that `scope` names (its client
+   * id, its username, or anyone without a scope) has each subscription it holds asked again as
+   * a SUBSCRIBE with the same filter and QoS; one denied now is removed by its front
+   * (`SubscriptionHolder.revoke`: MQTT stops delivering, or disconnects with
+   * `deny_action = disconnect`; STOMP ERROR then close) and logged once (`subscription revoked`:
+   * listener, client, filter, `from`, rule, outcome). A failing authorization service denies
+   * (fails closed). Runs on the next turn of the event loop, taking every change made
+   * meanwhile in one pass; resolves with the number of subscriptions revoked by that pass.
+   */
+  recheckSubscriptions(scope?: RulesScope): Promise<number> {
+    let pending = this.pendingRecheck;
+    if (pending === undefined) {
+      const next: PendingRecheck = { everyone: false, clientids: new Set(), usernames: new Set() };
+      next.done = new Promise<number>((resolve) => {
+        setImmediate(() => {
+          this.pendingRecheck = undefined;
+          resolve(this.recheck(next));
+        });
+      });
+      pending = this.pendingRecheck = next;
+    }
+    if (scope === undefined) pending.everyone = true;
+    else if ('clientid' in scope) pending.clientids.add(scope.clientid);
+    else pending.usernames.add(scope.username);
+    return pending.done!;
+  }
+
+  /** One pass of `recheckSubscriptions` over the connected clients `pending` names. */
+  private async recheck(pending: PendingRecheck): Promise<number> {
+    const checks: Array<boolean | Promise<boolean>> = [];
+    /** Clients a revocation disconnected: their other subscriptions go with them. */
+    const gone = new Set<ClientSession>();
+    for (const session of this.clients.snapshot()) {
+      const client = session.authz;
+      const named =
+        pending.everyone || pending.clientids.has(client.clientid) || (client.username !== undefined && pending.usernames.has(client.username));
+      if (!named) continue;
+      let held: HeldSubscription[];
+      try {
+        held = session.connection.subscriptions();
+      } catch (err) {
+        this.deps.logger.warn({ listener: client.listener, clientid: client.clientid, err: err instanceof Error ? err.message : String(err) }, 'subscriptions could not be listed for a re-check');
+        continue;
+      }
+      for (const sub of held) {
+        // Its own request object: the shared one is refilled by the next question.
+        const request: AuthzRequest = { action: 'subscribe', topic: sub.filter, qos: sub.qos, retain: false };
+        let answer: AuthzDecision | Promise<AuthzDecision>;
+        try {
+          answer = this.deps.authz().authorize(client, request);
+        } catch (err) {
+          answer = this.authzFailed(session, err);
+        }
+        if (answer instanceof Promise) {
+          checks.push(
+            answer.then(
+              (decision) => this.rechecked(session, sub, decision, gone),
+              (err: unknown) => this.rechecked(session, sub, this.authzFailed(session, err), gone),
+            ),
+          );
+        } else {
+          checks.push(this.rechecked(session, sub, answer, gone));
+        }
+      }
+    }
+    let revoked = 0;
+    for (const done of await Promise.all(checks)) if (done) revoked += 1;
+    return revoked;
+  }
+
+  /** A held subscription's new answer: a denial has the front remove it, logged once. True when revoked. */
+  private rechecked(session: ClientSession, sub: HeldSubscription, decision: AuthzDecision, gone: Set<ClientSession>): boolean {
+    if (decision.result === 'allow' || !session.listed || session.connection.closed || gone.has(session)) return false;
+    const client = session.authz;
+    let outcome: Revocation;
+    try {
+      outcome = session.connection.revoke(sub.filter);
+    } catch (err) {
+      this.deps.logger.warn({ listener: client.listener, clientid: client.clientid, filter: sub.filter, err: err instanceof Error ? err.message : String(err) }, 'subscription could not be revoked');
+      return false;
+    }
+    if (outcome === 'disconnected') gone.add(session);
+    this.deps.logger.info(
+      {
+        listener: client.listener,
+        clientid: client.clientid,
+        username: client.username,
+        filter: sub.filter,
+        from: decision.from,
+        rule: decision.rule,
+        reason: decision.reason,
+        outcome,
+      },
+      'subscription revoked',
+    );
+    return true;
   }
 
   /**

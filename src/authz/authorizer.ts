@@ -12,7 +12,7 @@ import { ClientAclChecker } from './client-acl.js';
 import type { SourceMatch } from './rule.js';
 import { DEFAULT_SOURCE_TIMEOUT_MS, type AuthzSource, type SourceAnswer, type SourceContext, type SourceFiles, type SourceRegistry, type SourceStatus, type SourceTrace } from './source.js';
 import { TopicRule } from './topic.js';
-import type { AuthorizationService, AuthzClient, AuthzDecision, AuthzRequest, DenyAction } from './types.js';
+import type { AuthorizationService, AuthzClient, AuthzDecision, AuthzRequest, DenyAction, RulesScope } from './types.js';
 
 export type AuthorizationSettings = Static<typeof AuthorizationConfig>;
 
@@ -94,6 +94,8 @@ export class Authorizer implements AuthorizationService {
   private readonly decisions = new WeakMap<SourceMatch, AuthzDecision>();
   private settings: AuthorizationSettings | undefined;
   private noMatch: AuthzDecision = Object.freeze({ result: 'allow', from: 'default', reason: 'no source matched (authorization.no_match = allow)' });
+  /** Told after every change of the rules (see `onRulesChanged`). */
+  private readonly changeListeners: Array<(scope: RulesScope | undefined) => void> = [];
 
   constructor(private readonly opts: AuthorizerOptions) {
     const clock = opts.clock ?? coarseClock;
@@ -130,7 +132,7 @@ export class Authorizer implements AuthorizationService {
       store: this.opts.store,
       baseDir: this.opts.baseDir,
       dataDir: this.opts.dataDir,
-      rulesChanged: (clientid) => this.invalidate(clientid),
+      rulesChanged: (scope) => this.rulesChanged(scope),
     };
     const excludes = settings.cache.excludes.map((f) => TopicRule.compile(f));
     const made: SourceEntry[] = [];
@@ -168,9 +170,39 @@ export class Authorizer implements AuthorizationService {
       excludes,
     });
     await Promise.all(old.map((e) => e.source?.destroy()));
+    // Sources added, removed, reordered, enabled or disabled, settings changed: anyone's rules.
+    this.rulesChanged(undefined);
   }
 
-  /** Drops cached decisions: every client's, or one client's. */
+  /**
+   * Beyond EMQX: `listener` is told, synchronously, after every change of the rules (a source's
+   * reload or rule write, `configure`), with whose rules changed (undefined: anyone's), once the
+   * affected cached decisions are gone. The access service re-checks the connected clients'
+   * subscriptions with it. Returns the listener's removal.
+   */
+  onRulesChanged(listener: (scope: RulesScope | undefined) => void): () => void {
+    this.changeListeners.push(listener);
+    return () => {
+      const i = this.changeListeners.indexOf(listener);
+      if (i >= 0) this.changeListeners.splice(i, 1);
+    };
+  }
+
+  /** The rules of `scope` (anyone's without one) changed: their cached decisions go at once, then the listeners are told. */
+  private rulesChanged(scope: RulesScope | undefined): void {
+    if (scope === undefined) this.cache.invalidate();
+    else if ('clientid' in scope) this.cache.invalidate(scope.clientid);
+    else this.cache.invalidateUsername(scope.username);
+    for (const listener of this.changeListeners) {
+      try {
+        listener(scope);
+      } catch (err) {
+        this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'authorization rules-changed listener failed');
+      }
+    }
+  }
+
+  /** Drops cached decisions: every client's, or one client's (the cache API; a rule change does it by itself). */
   invalidate(clientid?: string): void {
     this.cache.invalidate(clientid);
   }

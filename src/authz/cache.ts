@@ -9,8 +9,9 @@ import type { AuthzClient, AuthzDecision, AuthzRequest } from './types.js';
  * topic goes. Topics matching one of `excludes` are never cached.
  *
  * Beyond EMQX: `invalidate()` empties every client's cache at once (a generation counter,
- * each cache empties itself on its next use), `invalidate(clientid)` one client's, so a rule
- * change takes effect on the next publish instead of after the TTL.
+ * each cache empties itself on its next use), `invalidate(clientid)` one client's,
+ * `invalidateUsername` those of the clients logged in with that username, so a rule change
+ * takes effect on the next publish instead of after the TTL.
  *
  * A hit costs a WeakMap lookup, a Map lookup by topic and a clock read; no allocation (the
  * coarse clock, not Date.now()).
@@ -40,7 +41,11 @@ class ClientCache {
   readonly topics = new Map<string, TopicEntry>();
   size = 0;
   newest = 0;
-  constructor(public generation: number) {}
+  constructor(
+    public generation: number,
+    /** The client's username, for `invalidateUsername`. */
+    readonly username: string | undefined,
+  ) {}
 
   clear(): void {
     this.topics.clear();
@@ -114,7 +119,7 @@ export class DecisionCache {
     const now = this.clock.now;
     let cache = this.caches.get(client);
     if (cache === undefined) {
-      cache = new ClientCache(this.generation);
+      cache = new ClientCache(this.generation, client.username);
       this.caches.set(client, cache);
       this.byClientid.set(client.clientid, new WeakRef(cache));
       this.collected.register(cache, client.clientid);
@@ -155,6 +160,17 @@ export class DecisionCache {
       return;
     }
     this.byClientid.get(clientid)?.deref()?.clear();
+  }
+
+  /**
+   * The caches of the live clients logged in as `username` (a built-in database username
+   * record changed). Goes through every live client's cache: a rule change, not a hot path.
+   */
+  invalidateUsername(username: string): void {
+    for (const ref of this.byClientid.values()) {
+      const cache = ref.deref();
+      if (cache !== undefined && cache.username === username) cache.clear();
+    }
   }
 
   /** A connected client's cached decisions (GET /clients/{clientid}/authorization/cache). */

@@ -1,5 +1,5 @@
 import type { AuthzClient, AuthzRequest } from './types.js';
-import { TopicRule, TopicRuleError } from './topic.js';
+import { TopicRule, TopicRuleError, firstWordHash } from './topic.js';
 
 /**
  * A compiled authorization rule (§8.4): permission, who, action condition, topics. It
@@ -84,16 +84,65 @@ function firstCovering(rules: readonly Rule[], client: AuthzClient, request: Aut
   return undefined;
 }
 
+/** Runs for everyone this long or longer are indexed by first level. */
+const INDEX_FROM = 16;
+/** An index whose buckets would hold more rule slots than this in all is not made. */
+const INDEX_MAX_SLOTS = 200_000;
+
+/**
+ * A run of rules for everyone indexed by the first level of their topics: a request only
+ * walks, in their order, the rules whose topics can start with its first level plus those
+ * whose first level is not fixed (`+`, `#`, a placeholder, `all`). One hash of the request's
+ * first level (in place) and one Map lookup; no allocation.
+ */
+class IndexedRun {
+  private readonly buckets = new Map<number, readonly Rule[]>();
+  /** The rules whose first level is not fixed: the candidates of every other first level. */
+  private readonly unkeyed: readonly Rule[];
+
+  private constructor(rules: readonly Rule[], keys: ReadonlyArray<ReadonlySet<number> | undefined>, hashes: ReadonlySet<number>) {
+    for (const h of hashes) this.buckets.set(h, rules.filter((_, i) => keys[i] === undefined || keys[i]!.has(h)));
+    this.unkeyed = rules.filter((_, i) => keys[i] === undefined);
+  }
+
+  /** The run indexed, or the run itself when indexing would not pay (short, or too many unkeyed rules to copy into each bucket). */
+  static of(rules: readonly Rule[]): IndexedRun | readonly Rule[] {
+    if (rules.length < INDEX_FROM) return rules;
+    const keys = rules.map((rule) => {
+      const hashes = new Set<number>();
+      for (const topic of rule.topics) {
+        const word = topic.firstWord;
+        if (word === undefined) return undefined;
+        hashes.add(firstWordHash(word));
+      }
+      return hashes;
+    });
+    const hashes = new Set<number>();
+    for (const k of keys) if (k) for (const h of k) hashes.add(h);
+    const unkeyed = keys.filter((k) => k === undefined).length;
+    if (hashes.size === 0 || unkeyed * hashes.size > INDEX_MAX_SLOTS) return rules;
+    return new IndexedRun(rules, keys, hashes);
+  }
+
+  candidates(topic: string): readonly Rule[] {
+    return this.buckets.get(firstWordHash(topic)) ?? this.unkeyed;
+  }
+}
+
+type PlanStep = readonly Rule[] | IndexedRun;
+
 /**
  * An ordered rule list (an acl.conf) that works out once per client which of its rules can
  * apply to it: a rule's "who" depends on the client alone (names, address, attributes), so
  * a publish walks only the rules for this client, not every user's. Runs of rules for
- * everyone are shared between clients, so a client's plan costs a few array slots.
+ * everyone are shared between clients, so a client's plan costs a few array slots; a long
+ * run is indexed by first topic level (`IndexedRun`), so a publish walks only the rules that
+ * can match its first level.
  */
 export class RuleList {
   /** Runs of consecutive rules for everyone (shared), and the other rules one by one. */
-  private readonly blocks: ReadonlyArray<readonly Rule[] | Rule>;
-  private readonly plans = new WeakMap<AuthzClient, ReadonlyArray<readonly Rule[]>>();
+  private readonly blocks: ReadonlyArray<PlanStep | Rule>;
+  private readonly plans = new WeakMap<AuthzClient, readonly PlanStep[]>();
 
   constructor(readonly rules: readonly Rule[]) {
     const blocks: Array<Rule[] | Rule> = [];
@@ -107,7 +156,7 @@ export class RuleList {
         blocks.push(rule);
       }
     }
-    this.blocks = blocks;
+    this.blocks = blocks.map((b) => (Array.isArray(b) ? IndexedRun.of(b) : b));
   }
 
   firstMatch(client: AuthzClient, request: AuthzRequest): Rule | undefined {
@@ -117,17 +166,18 @@ export class RuleList {
       this.plans.set(client, plan);
     }
     for (let i = 0; i < plan.length; i++) {
-      const rule = firstCovering(plan[i]!, client, request);
+      const step = plan[i]!;
+      const rule = firstCovering(step instanceof IndexedRun ? step.candidates(request.topic) : step, client, request);
       if (rule !== undefined) return rule;
     }
     return undefined;
   }
 
-  private planFor(client: AuthzClient): Array<readonly Rule[]> {
-    const plan: Array<readonly Rule[]> = [];
+  private planFor(client: AuthzClient): PlanStep[] {
+    const plan: PlanStep[] = [];
     let own: Rule[] | undefined;
     for (const block of this.blocks) {
-      if (Array.isArray(block)) {
+      if (block instanceof IndexedRun || Array.isArray(block)) {
         plan.push(block);
         own = undefined;
       } else if ((block as Rule).who.test(client)) {

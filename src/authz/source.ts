@@ -5,7 +5,7 @@ import { fillDefaults } from '../config/defaults.js';
 import { FragmentRegistry } from '../config/fragments.js';
 import type { BuiltInStore } from '../store/index.js';
 import type { SourceMatch } from './rule.js';
-import type { AuthzClient, AuthzRequest } from './types.js';
+import type { AuthzClient, AuthzRequest, RulesScope } from './types.js';
 
 /**
  * The authorization source contract (ARCHITECTURE.md; EMQX's emqx_authz_source behaviour):
@@ -50,8 +50,12 @@ export interface SourceContext {
   baseDir: string;
   /** The node's data directory (files written through the API live under it). */
   dataDir: string;
-  /** The source's rules changed (a reload, a write from elsewhere): cached decisions must go. */
-  rulesChanged(clientid?: string): void;
+  /**
+   * The source's rules changed (a reload, a write from elsewhere): the cached decisions of the
+   * clients `scope` names (everyone's without one) go at once, and their subscriptions are
+   * checked again.
+   */
+  rulesChanged(scope?: RulesScope): void;
 }
 
 /** Where a source block is checked: the config file, or an API body. */

@@ -90,6 +90,20 @@ export class TopicRule {
     return new TopicRule(text, 'filter', words, '', template.rejected);
   }
 
+  /**
+   * The first level every topic this rule covers must have, when the rule fixes it (a literal
+   * first word, or an `eq` topic's); undefined when it can be anything (`+`, `#`, a
+   * placeholder, `all`). `RuleList` indexes long rule lists by it.
+   */
+  get firstWord(): string | undefined {
+    if (this.mode === 'eq') {
+      const slash = this.exact.indexOf('/');
+      return slash < 0 ? this.exact : this.exact.slice(0, slash);
+    }
+    const first = this.words[0];
+    return this.mode === 'filter' && first !== undefined && first.kind === TEXT ? first.text : undefined;
+  }
+
   /** True when the rule uses no placeholder (the same for every client). */
   get isLiteral(): boolean {
     return this.words.every((w) => w.kind !== TEMPLATE);
@@ -194,4 +208,18 @@ function wordOf(parts: Part[], text: string, index: number): Word {
   }
   if (!templated) return { kind: TEXT, text: literal, parts: [] };
   return { kind: TEMPLATE, text: '', parts };
+}
+
+/**
+ * A hash of `topic`'s first level (up to the first `/`), for `RuleList`'s index; computed in
+ * place (no substring) and kept a small integer, so a Map lookup by it allocates nothing.
+ */
+export function firstWordHash(topic: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < topic.length; i++) {
+    const c = topic.charCodeAt(i);
+    if (c === SLASH) break;
+    h = Math.imul(h ^ c, 16777619);
+  }
+  return h & 0x3fffffff;
 }

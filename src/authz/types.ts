@@ -38,6 +38,12 @@ export interface AuthzDecision {
   reason?: string;
 }
 
+/**
+ * Whose rules changed (a source's `rulesChanged`, the authorizer's `onRulesChanged`): one client
+ * id's record, one username's record (built-in database), or, when absent, anyone's.
+ */
+export type RulesScope = { readonly clientid: string } | { readonly username: string };
+
 /** `authorization.deny_action` (§8.2): what MQTT does to a client beyond refusing the request. */
 export type DenyAction = 'ignore' | 'disconnect';
 

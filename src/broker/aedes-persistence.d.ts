@@ -15,6 +15,8 @@ declare module 'aedes-persistence/asyncPersistence.js' {
     storeRetained(packet: AedesPublishPacket): Promise<void>;
     createRetainedStream(pattern: string): Readable;
     createRetainedStreamCombi(patterns: string[]): Readable;
+    /** A persistent session's subscriptions, by filter (a revoked subscription, broker.ts). */
+    removeSubscriptions(client: { id: string }, topics: string[]): Promise<void>;
     destroy(): Promise<void>;
   }
   export = MemoryPersistence;

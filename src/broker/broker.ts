@@ -5,7 +5,8 @@ import type { ConnectionHandler, ConnectionMeta } from '../transport/types.js';
 import type { AccessService, TopicVerdict } from '../access/service.js';
 import type { DenyAction } from '../authz/types.js';
 import { ClientSession } from '../access/session.js';
-import type { AccessConnection, DisconnectReason, Refusal } from '../access/connection.js';
+import type { AccessConnection, DisconnectReason, HeldSubscription, Refusal, Revocation } from '../access/connection.js';
+import { mountFilter, unmountFilter } from '../access/mountpoint.js';
 import type { ConnectRequest } from '../access/types.js';
 import { MqttFront } from './front.js';
 import { GatehousePersistence } from './persistence.js';
@@ -23,6 +24,8 @@ import { Outbound, type Deliver, type OutboundOptions, type Subscriber, type Sub
  * - `client.deliver0` / `client.deliverQoS`, replaced on a client's first SUBSCRIBE to bound
  *   its outbound data (outbound.ts decides, this file installs);
  * - `client._disconnected`, set before a ban disconnects the client, so its will is not published;
+ * - `client.subscriptions` (lib/client.js: filter → `{ qos }`), read to re-check a client's
+ *   subscriptions after a rule change; `client.unsubscribe` (documented) removes a revoked one;
  * - `aedes.clients`, the map of connected clients by id;
  * - the hooks `preConnect`, `authenticate`, `authorizePublish`, `authorizeSubscribe`,
  *   `authorizeForward` and the events `clientReady`, `connectionError`, `clientError`.
@@ -49,7 +52,16 @@ type GatehouseClient = Client & {
   deliverQoS: Deliver;
   /** Set by a DISCONNECT from the client: the will is deleted, not published, on close (lib/client.js). */
   _disconnected: boolean;
+  /** The client's subscriptions by (mounted) filter, as aedes keeps them (lib/client.js, handlers/subscribe.js). */
+  subscriptions: Record<string, { qos: number } | undefined>;
 };
+
+/** What an `MqttConnection` needs from its broker to remove a revoked subscription. */
+interface RevocationDeps {
+  denyAction(): DenyAction;
+  persistence: GatehousePersistence;
+  logger: Logger;
+}
 
 /**
  * One MQTT connection as Gatehouse knows it: the transport's meta, what the front held back,
@@ -69,6 +81,7 @@ class MqttConnection implements AccessConnection {
     readonly client: GatehouseClient,
     readonly meta: ConnectionMeta,
     private readonly front: MqttFront,
+    private readonly revocation: RevocationDeps,
   ) {}
 
   get closed(): boolean {
@@ -90,6 +103,42 @@ class MqttConnection implements AccessConnection {
   disconnect(reason: DisconnectReason): void {
     if (reason === 'banned') this.client._disconnected = true;
     this.client.disconnect({ reasonCode: this.front.disconnectCode(reason) });
+  }
+
+  /** The client's subscriptions as it sent them: aedes's, with the mountpoint taken off. */
+  subscriptions(): HeldSubscription[] {
+    const mountpoint = this.session?.mountpoint ?? '';
+    const held: HeldSubscription[] = [];
+    for (const [mounted, sub] of Object.entries(this.client.subscriptions)) {
+      const filter = unmountFilter(mountpoint, mounted);
+      if (sub === undefined || filter === undefined) continue;
+      held.push({ filter, qos: Math.min(2, Math.max(0, sub.qos)) as 0 | 1 | 2 });
+    }
+    return held;
+  }
+
+  /**
+   * A subscription the rules no longer allow, answered as a SUBSCRIBE denied now:
+   * `deny_action = disconnect` ends the connection (5.0 DISCONNECT 0x87, 3.1.1 a close, as for
+   * a denied SUBSCRIBE); otherwise aedes removes it without a packet to the client, since MQTT
+   * has no server-sent UNSUBSCRIBE (5.0 §3.10, §3.14): messages simply stop arriving. A
+   * persistent session loses it from the persistence too, so it is not restored on reconnect.
+   */
+  revoke(filter: string): Revocation {
+    const client = this.client;
+    if (this.revocation.denyAction() === 'disconnect') {
+      client.disconnect({ reasonCode: NOT_AUTHORIZED }, noop);
+      return 'disconnected';
+    }
+    const mounted = mountFilter(this.session?.mountpoint ?? '', filter);
+    // No messageId: aedes sends no UNSUBACK, and leaves the persistence to us.
+    client.unsubscribe({ unsubscriptions: [mounted] } as unknown as Parameters<Client['unsubscribe']>[0], noop);
+    if (!client.clean) {
+      this.revocation.persistence.removeSubscriptions(client, [mounted]).catch((err: unknown) => {
+        this.revocation.logger.warn({ clientid: client.id, filter, err: err instanceof Error ? err.message : String(err) }, 'revoked subscription not removed from the session store');
+      });
+    }
+    return 'unsubscribed';
   }
 }
 
@@ -126,7 +175,15 @@ export class MqttBroker {
   /** A connected client's stream closed: the access service forgets it (one function for every stream). */
   private readonly onStreamClose: (this: Duplex & { client?: GatehouseClient }) => void;
 
-  private constructor(readonly aedes: Aedes, private readonly opts: MqttBrokerOptions) {
+  /** What each connection needs to remove a revoked subscription. */
+  private readonly revocation: RevocationDeps;
+
+  private constructor(
+    readonly aedes: Aedes,
+    private readonly opts: MqttBrokerOptions,
+    persistence: GatehousePersistence,
+  ) {
+    this.revocation = { denyAction: () => this.denyAction(), persistence, logger: opts.logger };
     this.front = new MqttFront({ access: opts.access, maxPacketSize: opts.maxPacketSize || DEFAULT_MAX_PACKET_SIZE });
     this.firstParse = firstParseWith(this.front);
     this.outbound = opts.outbound && new Outbound(opts.outbound);
@@ -139,13 +196,14 @@ export class MqttBroker {
 
   static async create(opts: MqttBrokerOptions): Promise<MqttBroker> {
     let self: MqttBroker | undefined;
+    const persistence = new GatehousePersistence();
     const options: AedesOptions = {
       connectTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       maxClientsIdLength: opts.maxClientIdLength ?? 65535,
       maxTopicLevels: opts.maxTopicLevels ?? 100,
       maximumPacketSize: opts.maxPacketSize ?? 0,
       sessionExpiryIntervalLimit: opts.sessionExpiryLimitSeconds ?? 0,
-      persistence: new GatehousePersistence(), // retained messages indexed by topic (persistence.ts)
+      persistence, // retained messages indexed by topic (persistence.ts)
       // Stuck subscribers are closed by the listener's send_timeout (outbound.ts), not by aedes's drain timer.
       ...(opts.outbound ? { drainTimeout: 2 ** 31 - 1 } : {}),
       preConnect: (client, packet, done) => self!.onPreConnect(client as GatehouseClient, packet, done),
@@ -162,7 +220,7 @@ export class MqttBroker {
       },
     };
     const aedes = await Aedes.createBroker(options);
-    self = new MqttBroker(aedes, opts);
+    self = new MqttBroker(aedes, opts, persistence);
     aedes.on('clientReady', (client) => self!.onReady(client as GatehouseClient));
     aedes.on('connectionError', (client, err) => self!.onConnectionError(client as GatehouseClient, err));
     aedes.on('clientError', (client, err) => self!.onClientError(client as GatehouseClient, err));
@@ -181,7 +239,7 @@ export class MqttBroker {
   attach: ConnectionHandler = Object.assign(
     (stream: Duplex, meta: ConnectionMeta): void => {
       const client = this.aedes.handle(stream) as unknown as GatehouseClient;
-      client[CONNECTION] = new MqttConnection(client, meta, this.front);
+      client[CONNECTION] = new MqttConnection(client, meta, this.front, this.revocation);
       const parser = client._parser;
       if (parser && typeof parser.parse === 'function' && parser.client === client) parser.parse = this.firstParse;
       // Without the parser hook nothing would read a pending Proxy Protocol header.

@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { AccessService } from '../../src/access/service.js';
 import { ClientSession } from '../../src/access/session.js';
-import type { AccessConnection, DisconnectReason, Refusal } from '../../src/access/connection.js';
+import type { AccessConnection, DisconnectReason, HeldSubscription, Refusal, Revocation } from '../../src/access/connection.js';
 import type { AdmissionCheck, AdmissionRequest, AccessObserver } from '../../src/access/types.js';
 import type { AuthenticationService, AuthnDecision, ClientCredential } from '../../src/authn/types.js';
 import type { AuthorizationService } from '../../src/authz/types.js';
@@ -253,6 +253,12 @@ class UnitConnection implements AccessConnection {
   }
   disconnect(reason: DisconnectReason): void {
     this.disconnects.push(reason);
+  }
+  subscriptions(): HeldSubscription[] {
+    return [];
+  }
+  revoke(): Revocation {
+    return 'unsubscribed';
   }
 }
 

@@ -72,7 +72,7 @@ describe('a bcrypt login storm from one address costs that address, not the flee
   });
   after(() => t.stop());
 
-  test('500 wrong logins from 127.0.0.3; a correct login from 127.0.0.2 started 0.2 s in succeeds, served before the storm's queued logins', async () => {
+  test('500 wrong logins from 127.0.0.3; a correct login from 127.0.0.2 started 0.2 s in succeeds, served before the queued storm logins', async () => {
     const port = t.port();
     const refusedBefore = hashConcurrencyStats().refused.source;
     // Connections first, so that what is measured is the storm's CONNECTs and hashing, not 500 accepts.

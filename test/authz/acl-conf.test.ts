@@ -6,6 +6,7 @@ import { parseTerms } from '../../src/authz/sources/file/terms.js';
 import { firstMatch, RuleList } from '../../src/authz/rule.js';
 import type { AuthzClient, AuthzRequest } from '../../src/authz/types.js';
 import { authzClient as client, pub, sub } from './requests.js';
+import { prng } from '../helpers/prng.js';
 
 const DEFAULT_ACL = new URL('../fixtures/authz/acl.conf', import.meta.url);
 
@@ -204,6 +205,41 @@ describe('acl.conf rules (§8.6)', () => {
       }
     }
     assert.equal(compared, 64);
+  });
+
+  test('a long run for everyone, indexed by first level, answers exactly as the rules in order (random rule sets)', () => {
+    const random = prng(16_011);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const firsts = ['a', 'b', 'c', '', '$SYS', 'x'];
+    const levels = ['a', 'b', '+', 'c', 'x', ''];
+    const ruleTopic = (): string => {
+      const roll = random();
+      if (roll < 0.1) return '#';
+      if (roll < 0.2) return '+/a';
+      if (roll < 0.3) return '${clientid}/#';
+      if (roll < 0.4) return `eq ${pick(firsts)}/${pick(levels)}`.replace(/^eq \/$/, 'eq /x');
+      if (roll < 0.45) return 'all';
+      return [pick(firsts), ...Array.from({ length: Math.floor(random() * 3) }, () => pick(levels)), ...(random() < 0.3 ? ['#'] : [])].join('/') || 'a';
+    };
+    const term = (t: string) => (t === 'all' ? 'all' : t.startsWith('eq ') ? `[{eq, "${t.slice(3)}"}]` : `["${t}"]`);
+    for (let set = 0; set < 20; set++) {
+      const lines: string[] = [];
+      const count = 16 + Math.floor(random() * 60);
+      for (let i = 0; i < count; i++) {
+        const topics = Array.from({ length: 1 + Math.floor(random() * 2) }, ruleTopic);
+        const written = topics.includes('all') ? 'all' : `[${topics.map((t) => term(t).slice(1, -1)).join(', ')}]`;
+        lines.push(`{${pick(['allow', 'deny'])}, all, ${pick(['publish', 'subscribe', 'all'])}, ${written}}.`);
+      }
+      const { rules } = compileAclFile(lines.join('\n'));
+      const list = new RuleList(rules);
+      const c = client({ clientid: 'a' });
+      for (let r = 0; r < 300; r++) {
+        const topic = [pick(firsts), ...Array.from({ length: Math.floor(random() * 3) }, () => pick(levels))].join('/') || 'a';
+        for (const request of [pub(topic.replace(/[+#]/g, 'p')), sub(topic)]) {
+          assert.equal(list.firstMatch(c, request), firstMatch(rules, c, request), `set ${set}: ${request.action} ${request.topic}\n${lines.join('\n')}`);
+        }
+      }
+    }
   });
 
   test('rules keep where they came from, for the denial log and explain', () => {

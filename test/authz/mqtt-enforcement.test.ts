@@ -260,6 +260,19 @@ describe('MQTT enforcement, deny_action = disconnect (§8.2)', () => {
     }
   });
 
+  test('mosquitto_sub is cut off on a denied filter: DISCONNECT 0x87 on 5.0, a close on 3.1.1', async () => {
+    for (const version of ['mqttv5', 'mqttv311'] as const) {
+      const r = await run('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(t.port()), '-V', version, '-t', 'test/nosubscribe', '-C', '1', '-W', '3', '-d', '-i', `mosq-sub-d-${version}`]);
+      const out = r.stdout + r.stderr;
+      assert.doesNotMatch(out, /Subscribed \(mid: 1\)/, `${version}: no SUBACK before the disconnect: ${out}`);
+      // It reads the DISCONNECT 0x87 and exits, or (the close first, or 3.1.1) connects again and
+      // is cut off again until -W ends it.
+      const told = version === 'mqttv5' && /Received DISCONNECT \(135\)/.test(out);
+      assert.ok(told || (out.match(/received CONNACK \(0\)/g) ?? []).length >= 2, `${version}: ${out}`);
+      assert.ok(t.logs.find('authorization denied', { clientid: `mosq-sub-d-${version}` }), version);
+    }
+  });
+
   test('an allowed publish and subscribe keep the connection; mosquitto_pub is cut off on a denial', async () => {
     const c = await open(5, 'd5-ok');
     await subscribe(c, 'open/ok', 1);

@@ -101,7 +101,7 @@ export class BuiltInDatabaseSource implements AuthzSource {
     }
     this.seen = generation;
     this.reloadRecord(kind, who, this.ctx.store.acl.get(kind, who));
-    this.ctx.rulesChanged(kind === 'clientid' ? who : undefined);
+    this.ctx.rulesChanged(kind === 'clientid' ? { clientid: who } : kind === 'username' ? { username: who } : undefined);
   }
 
   private reloadAll(): void {
