@@ -17,6 +17,7 @@ import { explainPlugin } from './explain.js';
 import { listenersPlugin } from './listeners.js';
 import { gatewaysPlugin } from './gateways.js';
 import { metricsPlugin } from './metrics.js';
+import { bannedRoutes } from './banned.js';
 import { ApiMetrics } from './prometheus.js';
 import type { MultipartBody } from './multipart.js';
 
@@ -74,8 +75,7 @@ export async function buildApiApp(ctx: ApiContext, opts: { https?: { key: Buffer
     const parsed: MultipartBody = { multipart: body as Buffer, contentType: String(request.headers['content-type'] ?? '') };
     done(null, parsed);
   });
-  // One encapsulated plugin per resource, each with its own schemas. Authorization (and
-  // later banned clients) is one more line here.
+  // One encapsulated plugin per resource, each with its own schemas.
   await app.register(
     async (api) => {
       await api.register(loginPlugin, { ctx, version });
@@ -84,6 +84,7 @@ export async function buildApiApp(ctx: ApiContext, opts: { https?: { key: Buffer
       await api.register(listenersPlugin, { ctx });
       await api.register(gatewaysPlugin, { ctx });
       await api.register(metricsPlugin, { ctx });
+      await api.register(bannedRoutes, { banned: ctx.node.protection.banned });
     },
     { prefix: API_BASE },
   );
