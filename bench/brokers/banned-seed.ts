@@ -1,4 +1,4 @@
-import type { BanRequest } from '../../src/access/banned/entry.js';
+import { canonicalWho, type BanKind, type BanRequest } from '../../src/access/banned/entry.js';
 import type { BannedList } from '../../src/access/banned/list.js';
 
 /** Banned entries the broker child adds before it reports ready (issue 15 point 7). */
@@ -15,7 +15,9 @@ export interface BannedSeed {
  */
 export function bannedSeed(entries: number): BanRequest[] {
   const out: BanRequest[] = [];
-  for (let i = 0; i < entries; i++) {
+  // Networks with host bits cleared can coincide: keep each (kind, canonical who) once.
+  const seen = new Set<string>();
+  for (let i = 0; out.length < entries; i++) {
     const slot = i % 20;
     const a = (i >> 8) & 255;
     const b = i & 255;
@@ -28,6 +30,9 @@ export function bannedSeed(entries: number): BanRequest[] {
     else if (slot < 18) request = { as: 'peerhost_net', who: `2001:db8:${(i & 0xffff).toString(16)}::/${48 + (i % 17)}` };
     else if (slot < 19) request = { as: 'clientid_re', who: `^meter-${String(i).padStart(5, '0')}-[0-9]+$` };
     else request = { as: 'username_re', who: `^guest-${i}[a-z]*@lab\\.example$` };
+    const key = `${String(request.as)} ${canonicalWho(request.as as BanKind, request.who)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     out.push(request);
   }
   return out;
