@@ -19,7 +19,7 @@ export interface ConnectLoadParams {
    * Send `user-<i>` / `pass-<i>` (the broker child's seeded users): measured client n is user
    * firstUser + n, warm-up client n is user firstUser + clients + n. No username without it.
    */
-  credentials?: { firstUser: number };
+  credentials?: { firstUser: number; /** Send `wrong-<i>` instead of the user's password (a failed-login storm). */ wrongPassword?: boolean };
   /** Per-client CONNACK timeout (default 10 s); login storms against bcrypt need more. */
   timeoutMs?: number;
 }
@@ -46,7 +46,7 @@ serveLoad<ConnectLoadParams, ConnectLoadResult>(async (p, mark) => {
     clientId,
     keepalive: p.keepalive,
     ...(p.timeoutMs !== undefined ? { timeoutMs: p.timeoutMs } : {}),
-    ...(p.credentials ? { username: userName(p.credentials.firstUser + user), password: userPassword(p.credentials.firstUser + user) } : {}),
+    ...(p.credentials ? { username: userName(p.credentials.firstUser + user), password: p.credentials.wrongPassword ? `wrong-${user}` : userPassword(p.credentials.firstUser + user) } : {}),
   });
   const open: WireClient[] = [];
   const latencies: number[] = [];

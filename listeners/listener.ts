@@ -176,6 +176,7 @@ export class Listener implements ListenerHandle {
       mountpoint: spec.mountpoint,
       enableAuthn: spec.enableAuthn,
     };
+    if (spec.zone !== 'default') meta.zone = spec.zone;
     const gate = this.deps.proxyHeader;
     if (gate) {
       const reader = gate.expect(socket, meta, (reason) => this.refuse(socket, reason, meta));

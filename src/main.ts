@@ -14,6 +14,10 @@ import { MqttBroker } from './broker/broker.js';
 import { AccessService } from './access/service.js';
 import { transportCertificateFields } from './access/certificates.js';
 import type { AdmissionCheck, MqttIdentitySettings } from './access/types.js';
+import { AccessProtection } from './access/banned/protection.js';
+import { protectionHandler } from './access/banned/changes.js';
+import { zoneProblems } from './access/banned/settings.js';
+import { bannedClientMatcher } from './access/banned/list.js';
 import type { AuthenticationService } from './authn/types.js';
 import { AuthnService } from './authn/service.js';
 import { AuthenticatorRegistry } from './authn/registry.js';
@@ -58,7 +62,7 @@ export function authenticatorRegistry(): AuthenticatorRegistry {
  * every change (API, reload) use it.
  */
 export function configChecks(authenticators: AuthenticatorRegistry = authenticatorRegistry(), sources: SourceRegistry = authorizationSources()): ConfigCheck[] {
-  return [chainChecks(authenticators), authorizationChecks(sources), ...transportChecks, unsupportedSettings, tlsFileCheck];
+  return [chainChecks(authenticators), authorizationChecks(sources), ...transportChecks, zoneProblems, unsupportedSettings, tlsFileCheck];
 }
 
 /** The running node as the composition root made it: the node's interface with its concrete parts. */
@@ -143,6 +147,12 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     store.close();
     throw err;
   }
+  // ── Banned clients, flapping detection, failed-login bans (issue 15; src/access/banned).
+  // The list is durable in the store; its timers (expiry, the 1 s poll for the CLI's changes)
+  // stop with the node.
+  const protection = new AccessProtection({ records: store.banned, config, logger });
+  protection.start();
+  // ── end of banned clients
   const authn: AuthenticationService = opts.authn ?? authnService;
   const authz: AuthorizationService = authorizer;
   const maxPacketSize = parseByteSize(config.mqtt.max_packet_size);
@@ -152,11 +162,20 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     useUsernameAsClientid: config.mqtt.use_username_as_clientid,
     maxClientidLen: config.mqtt.max_clientid_len,
   };
-  // Admission checks (banned list, flapping, login throttling: issue 15) run before authentication.
-  const checks: readonly AdmissionCheck[] = opts.admissionChecks ?? [];
+  // ── Admission checks, before authentication, for every protocol (emqx5-auth.md §1.1 steps
+  // 4–5): the banned list, then flapping detection (it counts each CONNECT that passed the
+  // banned check), then a test's own. Failed logins feed the login-failure tracker; a new
+  // banned entry (API, CLI, detectors) disconnects the connected clients it matches (MQTT 5
+  // DISCONNECT 0x98, 3.1.1 a close, STOMP ERROR; their wills are not published).
+  const checks: readonly AdmissionCheck[] = [...protection.checks, ...(opts.admissionChecks ?? [])];
   const access = new AccessService({ logger, authn: () => authn, authz: () => authz, certificates: transportCertificateFields, mqtt: () => identity, checks });
   // Revocation (issue 16 point 7): a rule change re-checks the connected clients' subscriptions.
   authorizer.onRulesChanged((scope) => void access.recheckSubscriptions(scope));
+  access.observe(protection.observer);
+  protection.banned.onAdded((entry) => {
+    access.disconnectWhere(bannedClientMatcher(entry), 'banned');
+  });
+  // ── end of admission checks
   const broker = await MqttBroker.create({
     logger,
     access,
@@ -196,6 +215,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
   live
     .register(chainsHandler({ authn: authnService, chains: configuredChains }))
     .register(authorizationHandler(authorizer))
+    .register(protectionHandler(protection))
     .register(listenersHandler({ name: 'listeners', owns: (path) => path[0] === 'listeners', listeners: mqttListeners, control: listeners, logger }))
     .register(listenersHandler({ name: 'gateway.stomp.listeners', owns: (path) => path[0] === 'gateway', listeners: stompListeners, control: listeners, logger }))
     .register(
@@ -220,6 +240,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
     store,
     authn: authnService,
     access,
+    protection,
     authz: authorizer,
     authenticators,
     secrets,
@@ -244,6 +265,7 @@ export async function startGatehouse(config: GatehouseConfig, opts: StartOptions
       await authnService.destroy();
       await authorizer.destroy();
       crlCache.close();
+      protection.stop();
       store.close();
     },
   };

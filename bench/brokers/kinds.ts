@@ -13,6 +13,7 @@ import { configChecks, startGatehouse, type RunningNode as GatehouseNode } from 
 import type { Endpoint } from '../wire/client.js';
 import { seedUsers } from './seed.js';
 import { persistenceOf, seedRetained } from './retained-seed.js';
+import { seedBanned } from './banned-seed.js';
 import { benchDir } from '../harness/entry.js';
 import type { BrokerKind, BrokerSetup, RunningBroker } from './types.js';
 
@@ -64,6 +65,7 @@ export const starters: { [K in BrokerKind]: (setup: Extract<BrokerSetup, { kind:
     try {
       if (setup.seed) await seedUsers(node, setup.seed, SEED_CACHE);
       if (setup.retained) await seedRetained(persistenceOf(node.broker.aedes), setup.retained, node.broker.aedes.id);
+      if (setup.banned && seedBanned(node.protection.banned, setup.banned) < setup.banned.entries) throw new Error('banned seed: entries missing');
       const stomp = node.config.gateway.stomp?.enable ? node.address('stomp:tcp:default') : undefined;
       return {
         endpoints: {

@@ -1,4 +1,5 @@
 import type { BrokerSetup, RetainedSeed, UserSeed } from './types.js';
+import type { BannedSeed } from './banned-seed.js';
 
 export interface GatehouseSetupOptions {
   /** MQTT listener the load uses (default `tcp:default`). */
@@ -9,6 +10,8 @@ export interface GatehouseSetupOptions {
   seed?: UserSeed;
   /** Retained messages stored through the broker's persistence before the run. */
   retained?: RetainedSeed;
+  /** Banned entries added before the run (`brokers/banned-seed.ts`). */
+  banned?: BannedSeed;
 }
 
 /** Gatehouse from HOCON (appended to the bench base config). Anonymous unless the HOCON adds a chain. */

@@ -1,4 +1,5 @@
 import type { Endpoint } from '../wire/client.js';
+import type { BannedSeed } from './banned-seed.js';
 
 /** Users the broker child creates before it reports ready: `user-<i>` / `pass-<i>` for i in 0..users−1. */
 export interface UserSeed {
@@ -36,6 +37,8 @@ export type BrokerSetup =
       devCertificates?: boolean;
       seed?: UserSeed;
       retained?: RetainedSeed;
+      /** Banned entries (a mix of every kind, none naming the bench's clients) added before the run. */
+      banned?: BannedSeed;
     }
   | {
       kind: 'aedes';

@@ -18,6 +18,8 @@ export interface Endpoint {
   tlsResume?: boolean;
   /** Send a HAProxy PROXY header (text v1 or binary v2) before anything else, as a load balancer would. */
   proxyProtocol?: 1 | 2;
+  /** Connect from this local address (127.0.0.2, 127.0.0.3 …: different sources to the broker). */
+  localAddress?: string;
 }
 
 export type Socket = net.Socket;
@@ -66,7 +68,7 @@ export function proxyHeader(version: 1 | 2, endpoint: Endpoint): Buffer {
  * until `writeFirst` adds the client's first packet, so both leave in one segment.
  */
 export function openSocket(endpoint: Endpoint): Socket {
-  const raw = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true });
+  const raw = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true, ...(endpoint.localAddress ? { localAddress: endpoint.localAddress } : {}) });
   if (endpoint.proxyProtocol) {
     if (!endpoint.tls) raw.cork();
     raw.write(proxyHeader(endpoint.proxyProtocol, endpoint));

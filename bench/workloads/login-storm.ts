@@ -4,6 +4,8 @@ import { percentile } from '../harness/stats.js';
 import type { ConnectLoadParams, ConnectLoadResult } from '../load-connect.js';
 import type { RttLoadParams, RttLoadResult } from '../load-rtt.js';
 import { BrokerCpuWindow } from './broker-cpu.js';
+import { WireClient } from '../wire/client.js';
+import { userName, userPassword } from '../wire/credentials.js';
 
 export interface LoginStormOptions {
   /** Connected clients timing their publish round trips (seeded users 0 … steadyClients − 1). */
@@ -18,6 +20,18 @@ export interface LoginStormOptions {
   quickQuietMs: number;
   /** Per-login CONNACK timeout in the storm. */
   stormTimeoutMs: number;
+  /** The storm's source address (issue 15: 127.0.0.3); default the loopback the others use. */
+  stormFrom?: string;
+  /** The storm sends wrong passwords (a failed-login storm; its logins are all refused). */
+  stormWrongPassword?: boolean;
+  /**
+   * One correct login from another address (`from`), `afterMs` into the storm, timed to its
+   * CONNACK (issue 15 point 4: it must not wait behind the storm's hashes). Seeded user
+   * `steadyClients`; the storm then uses the users after it.
+   */
+  probe?: { from: string; afterMs: number };
+  /** What the scenario's value is: the steady clients' p99 round trip (default) or the probe login's time. */
+  value?: 'rtt' | 'probe';
 }
 
 const DEFAULTS: LoginStormOptions = {
@@ -34,7 +48,7 @@ const DEFAULTS: LoginStormOptions = {
 /** How many seeded users a login storm with these options uses. */
 export function stormUsersNeeded(opts: Partial<LoginStormOptions> = {}): number {
   const o = { ...DEFAULTS, ...opts };
-  return o.steadyClients + Math.max(o.stormLogins, o.quickStormLogins);
+  return o.steadyClients + (o.probe ? 1 : 0) + Math.max(o.stormLogins, o.quickStormLogins);
 }
 
 interface Window {
@@ -57,17 +71,40 @@ export function loginStorm(opts: Partial<LoginStormOptions> = {}): Workload {
   const o: LoginStormOptions = { ...DEFAULTS, ...opts };
   const logins = (quick: boolean) => (quick ? o.quickStormLogins : o.stormLogins);
   const quiet = (quick: boolean) => (quick ? o.quickQuietMs : o.quietMs);
+  const probeValue = o.value === 'probe';
   return {
-    metric: 'publish round trip p99 during a login storm',
+    metric: probeValue ? 'a correct login from another address during the storm' : 'publish round trip p99 during a login storm',
     unit: 'ms',
     better: 'lower',
     describe: (ctx) =>
       `${o.steadyClients} connected clients each publishing QoS ${o.qos} to its own topic at ${o.ratePerClient} msg/s and timing the echo; ` +
-      `${quiet(ctx.quick) / 1000} s quiet, then ${logins(ctx.quick)} logins at once (all with username/password)`,
+      `${quiet(ctx.quick) / 1000} s quiet, then ${logins(ctx.quick)} logins at once (all with username/password` +
+      `${o.stormWrongPassword ? ', wrong passwords' : ''}${o.stormFrom ? `, from ${o.stormFrom}` : ''})` +
+      (o.probe ? `; a correct login from ${o.probe.from} ${o.probe.afterMs} ms into the storm` : ''),
     async run(broker, ctx) {
       let quietWindow: Window | undefined;
       let storm: ConnectLoadResult | undefined;
+      let probeMs = NaN;
+      let probeError: string | undefined;
+      let probeDone: Promise<void> = Promise.resolve();
       const cpu = new BrokerCpuWindow(broker);
+      const probe = o.probe;
+      const startProbe = () => {
+        if (!probe) return;
+        probeDone = new Promise<void>((resolve) => setTimeout(resolve, probe.afterMs)).then(async () => {
+          const t0 = performance.now();
+          try {
+            const c = await WireClient.open(
+              { ...broker.endpoint, localAddress: probe.from },
+              { clientId: 'probe', keepalive: 600, username: userName(o.steadyClients), password: userPassword(o.steadyClients), timeoutMs: 60_000 },
+            );
+            probeMs = performance.now() - t0;
+            c.destroy();
+          } catch (err) {
+            probeError = (err as Error).message;
+          }
+        });
+      };
       const rttParams: RttLoadParams = {
         endpoint: broker.endpoint,
         clients: o.steadyClients,
@@ -91,17 +128,23 @@ export function loginStorm(opts: Partial<LoginStormOptions> = {}): Workload {
           concurrency: logins(ctx.quick),
           keepalive: 600,
           clientIdPrefix: 'storm-',
-          credentials: { firstUser: o.steadyClients },
+          credentials: { firstUser: o.steadyClients + (probe ? 1 : 0), ...(o.stormWrongPassword ? { wrongPassword: true } : {}) },
           timeoutMs: o.stormTimeoutMs,
         };
-        storm = await runLoad<ConnectLoadParams, ConnectLoadResult>('load-connect.ts', stormParams, cpu.onMark);
+        if (o.stormFrom) stormParams.endpoint = { ...broker.endpoint, localAddress: o.stormFrom };
+        storm = await runLoad<ConnectLoadParams, ConnectLoadResult>('load-connect.ts', stormParams, async (mark) => {
+          await cpu.onMark(mark);
+          if (mark === 'start') startProbe();
+        });
+        await probeDone;
       });
       if (!quietWindow || !storm) throw new Error('login-storm: the round-trip load never reported ready');
-      if (storm.failed > 0) ctx.log(`  ${storm.failed} of ${logins(ctx.quick)} storm logins failed (first: ${storm.firstError})`);
+      if (probeError) throw new Error(`login-storm: the probe login failed: ${probeError}`);
+      if (storm.failed > 0 && !o.stormWrongPassword) ctx.log(`  ${storm.failed} of ${logins(ctx.quick)} storm logins failed (first: ${storm.firstError})`);
       const q = windowStats(rtt, quietWindow);
       const s = windowStats(rtt, { from: storm.startedAtMs, to: storm.endedAtMs });
       return {
-        value: s.p99,
+        value: probeValue ? probeMs : s.p99,
         loadCpuPercent: Math.max(rtt.cpuPercent, storm.cpuPercent),
         brokerCpuPercent: cpu.percent(),
         details: {
@@ -121,6 +164,7 @@ export function loginStorm(opts: Partial<LoginStormOptions> = {}): Workload {
           stormConnackMaxMs: storm.latencyMaxMs,
           sent: rtt.sent,
           received: rtt.received,
+          ...(probe ? { probeLoginMs: probeMs } : {}),
         },
       };
     },
@@ -131,7 +175,8 @@ export function loginStorm(opts: Partial<LoginStormOptions> = {}): Workload {
         `RTT quiet p50/p99/max ${f(d['quietP50Ms'])}/${f(d['quietP99Ms'])}/${f(d['quietMaxMs'])} ms (${d['quietSamples']} msgs); ` +
         `storm ${f(d['stormP50Ms'])}/${f(d['stormP99Ms'])}/${f(d['stormMaxMs'])} ms (${d['stormSamples']} msgs)\n      ` +
         `${d['stormLogins']} logins in ${f(d['stormSeconds'])} s (${f(d['stormLoginsPerSec'])}/s, ${d['stormFailed']} failed, CONNACK max ${Math.round(d['stormConnackMaxMs'] ?? NaN)} ms); ` +
-        `${d['received']} of ${d['sent']} messages echoed`
+        `${d['received']} of ${d['sent']} messages echoed` +
+        (d['probeLoginMs'] !== undefined ? `; correct login from another address: ${f(d['probeLoginMs'])} ms` : '')
       );
     },
   };

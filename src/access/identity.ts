@@ -113,7 +113,7 @@ function clientInfoValue(name: string, meta: ConnectionMeta): string | undefined
     case 'ConnInfo.proto_name':
       return meta.protocol;
     case 'ClientInfo.zone':
-      return 'default';
+      return meta.zone ?? 'default';
     case 'ClientInfo.listener':
       return meta.listenerId;
     case 'ClientInfo.cn':

@@ -113,6 +113,22 @@ export class AccessService {
     return this.conclude(connection, meta, credential, answer);
   }
 
+  /**
+   * A dry run of `admit` up to authentication, for the explain endpoint: the credential the
+   * identity rules make of this connection and request, or the refusal of the identity rules or
+   * of the first admission check that would refuse (named in `check`). Nothing is answered,
+   * logged or counted.
+   */
+  explainAdmission(meta: ConnectionMeta, request: ConnectRequest): ClientCredential | Refusal {
+    const credential = identify(meta, request, this.deps);
+    if ('reason' in credential) return credential;
+    for (const check of this.checks) {
+      const refusal = check.explain?.(credential);
+      if (refusal) return refusal.check ? refusal : { ...refusal, check: check.name };
+    }
+    return credential;
+  }
+
   /** An admitted client the protocol accepted: its expiry is armed and it can be disconnected by the node. */
   connected(session: ClientSession): void {
     this.clients.add(session);

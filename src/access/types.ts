@@ -67,6 +67,11 @@ export interface AdmissionCheck {
   /** Named in the refusal log line (`check`). */
   readonly name: string;
   check(request: AdmissionRequest): Refusal | undefined;
+  /**
+   * What `check` would answer, without side effects (no counting, no flapping event): for the
+   * explain endpoint. A check without it is not consulted by explain.
+   */
+  explain?(request: AdmissionRequest): Refusal | undefined;
 }
 
 /**

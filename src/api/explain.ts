@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { ConnectionMeta, PeerCertificate } from '../transport/types.js';
 import type { ClientCredential } from '../authn/types.js';
 import { connackReasonCode, v3ReturnCode } from '../broker/reason-codes.js';
 import type { ApiContext, ResourceOptions } from './context.js';
@@ -89,6 +90,7 @@ const ExplainAnswer = Type.Object(
         reason: Type.Optional(Type.String()),
         detail: Type.Optional(Type.String()),
         authenticator: Type.Optional(Type.String()),
+        check: Type.Optional(Type.String({ description: 'the admission check that would refuse (banned), before authentication' })),
         anonymous: Type.Optional(Type.Boolean()),
         is_superuser: Type.Optional(Type.Boolean()),
         connack: Type.Optional(Type.Object({ mqtt5: Type.Integer(), mqtt3: Type.Integer() }, { additionalProperties: false })),
@@ -116,7 +118,56 @@ export const explainPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { 
       },
     },
     async (request) => {
-      const { listenerId, spec, credential } = describedClient(ctx, request.body as DescribedClient);
+      const body = request.body as DescribedClient;
+      const listenerId = body.listener ?? 'tcp:default';
+      const listener = ctx.node.listeners.get(listenerId);
+      if (!listener) throw new ApiError(404, 'NOT_FOUND', `Listener '${listenerId}' not found or not running`);
+      const spec = listener.spec;
+      // The connection as a listener would describe it; the access path's identity rules
+      // (peer_cert_as_*, use_username_as_clientid) and admission checks (the banned list) run
+      // on it as on a real CONNECT, without counting or side effects.
+      const meta: ConnectionMeta = {
+        listenerId,
+        transport: spec.transport,
+        protocol: spec.protocol,
+        peerhost: body.peerhost ?? '127.0.0.1',
+        peerport: body.peerport ?? 0,
+        sockhost: listener.address()?.host ?? spec.bind.host,
+        sockport: listener.address()?.port ?? spec.bind.port,
+        mountpoint: spec.mountpoint,
+        enableAuthn: spec.enableAuthn,
+      };
+      if (spec.zone !== 'default') meta.zone = spec.zone;
+      const cert = explainedCertificate(body);
+      if (cert) meta.cert = cert;
+      if (body.psk_identity !== undefined) meta.pskIdentity = body.psk_identity;
+      const admission = ctx.node.access.explainAdmission(meta, {
+        clientid: body.clientid,
+        username: body.username,
+        password: body.password !== undefined ? Buffer.from(body.password, 'utf8') : undefined,
+      });
+      const connack = (reason: Parameters<typeof connackReasonCode>[0], placeholder?: string) => {
+        if (spec.protocol !== 'mqtt') return {};
+        const code = connackReasonCode(reason, placeholder);
+        return { connack: { mqtt5: code, mqtt3: v3ReturnCode(code) } };
+      };
+      if (!('listener' in admission)) {
+        return {
+          listener: listenerId,
+          protocol: spec.protocol,
+          chain: null,
+          note: admission.check ? `refused before authentication by the ${admission.check} check` : 'refused by the identity rules before authentication',
+          steps: [],
+          decision: {
+            result: 'deny' as const,
+            reason: admission.reason,
+            ...(admission.detail ? { detail: admission.detail } : {}),
+            ...(admission.check ? { check: admission.check } : {}),
+            ...connack(admission.reason, admission.placeholder),
+          },
+        };
+      }
+      const credential = body.client_attrs ? { ...admission, client_attrs: body.client_attrs } : admission;
       const explained = await ctx.node.authn.explain(credential);
       const d = explained.decision;
       const decision = d.allowed
@@ -132,7 +183,7 @@ export const explainPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { 
             reason: d.reason,
             ...(d.detail ? { detail: d.detail } : {}),
             ...(d.authenticator ? { authenticator: d.authenticator } : {}),
-            ...(spec.protocol === 'mqtt' ? { connack: { mqtt5: connackReasonCode(d.reason), mqtt3: v3ReturnCode(connackReasonCode(d.reason)) } } : {}),
+            ...connack(d.reason),
           };
       return {
         listener: listenerId,
@@ -145,3 +196,12 @@ export const explainPlugin: FastifyPluginAsync<ResourceOptions> = async (app, { 
     },
   );
 };
+
+/** The certificate an explain body describes (its CN, subject, base64 DER), as a listener would read it. */
+function explainedCertificate(body: { cert_common_name?: string; cert_subject?: string; cert_pem?: string }): PeerCertificate | undefined {
+  if (body.cert_common_name === undefined && body.cert_subject === undefined && body.cert_pem === undefined) return undefined;
+  const cert: PeerCertificate = { subject: body.cert_subject ?? (body.cert_common_name !== undefined ? `CN=${body.cert_common_name}` : ''), sanDns: [], sanEmail: [], sanUri: [] };
+  if (body.cert_common_name !== undefined) cert.commonName = body.cert_common_name;
+  if (body.cert_pem !== undefined) cert.pemBody = body.cert_pem;
+  return cert;
+}

@@ -18,6 +18,7 @@ import { explainPlugin } from './explain.js';
 import { listenersPlugin } from './listeners.js';
 import { gatewaysPlugin } from './gateways.js';
 import { metricsPlugin } from './metrics.js';
+import { bannedRoutes } from './banned.js';
 import { ApiMetrics } from './prometheus.js';
 import type { MultipartBody } from './multipart.js';
 
@@ -86,6 +87,7 @@ export async function buildApiApp(ctx: ApiContext, opts: { https?: { key: Buffer
       await api.register(gatewaysPlugin, { ctx });
       await api.register(authorizationPlugin, { ctx });
       await api.register(metricsPlugin, { ctx });
+      await api.register(bannedRoutes, { banned: ctx.node.protection.banned });
     },
     { prefix: API_BASE },
   );

@@ -4,6 +4,8 @@ import { AUTHZ_METRICS, SOURCE_METRICS, type AuthzMetric } from '../authz/author
 import { AUTHENTICATOR_METRICS } from '../authn/chain.js';
 import type { GatehouseNode } from '../node/node.js';
 import type { OutboundMetric } from '../broker/outbound.js';
+import { registerProtectionMetrics } from '../access/banned/prometheus.js';
+import { hashConcurrencyStats } from '../authn/password/index.js';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -123,6 +125,14 @@ export class ApiMetrics {
         this.reset();
         for (const d of access.denialCounts()) this.inc({ listener: d.listener, action: d.action }, d.count);
       },
+    });
+    // Issue 15: banned refusals, flapping and failed-login bans, logins refused by the hashing queue.
+    const protection = node.protection;
+    registerProtectionMetrics(this.registry, {
+      bannedRefusals: () => protection.banned.refusals(),
+      flappingBans: () => protection.flapping.bans(),
+      loginFailureBans: () => protection.loginFailures.bans(),
+      hashQueueRefusals: () => ({ ...hashConcurrencyStats().refused }),
     });
     const outbound = node.broker.outbound?.counters;
     const outboundCounter = (name: string, help: string, metric: OutboundMetric): void => {

@@ -26,7 +26,7 @@ export function credentialFor(meta: ConnectionMeta, who: ConnectIdentity): Clien
     peerhost: meta.peerhost,
     peerport: meta.peerport,
     sockport: meta.sockport,
-    zone: 'default',
+    zone: meta.zone ?? 'default',
     mountpoint: who.mountpoint,
     client_attrs: NO_ATTRIBUTES,
     enable_authn: meta.enableAuthn,

@@ -10,6 +10,7 @@ export interface ListenerBlockView {
   access_rules?: string[];
   ssl_options?: SslOptions;
   tcp_options?: { keepalive?: string };
+  zone?: string;
 }
 
 export interface ConfiguredListener {

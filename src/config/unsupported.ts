@@ -38,7 +38,6 @@ const TCP_OPTIONS: readonly Unsupported[] = [
 /** Listener keys of EMQX's that Gatehouse has no counterpart for, on MQTT and gateway listeners. */
 const LISTENER: readonly Unsupported[] = [
   { key: 'acceptors', accepted: 16, instead: "node accepts every listener's connections on its one event loop" },
-  { key: 'zone', accepted: 'default', instead: 'zones are not built: every client is in zone "default" and the root mqtt settings apply' },
 ];
 
 const NODE: readonly Unsupported[] = [{ key: 'cookie', accepted: undefined, instead: 'there is no clustering yet' }];
@@ -63,17 +62,6 @@ const SSL_OPTIONS: readonly Unsupported[] = [
 
 const MQTT: readonly Unsupported[] = [
   { key: 'session_expiry_interval', accepted: '2h', instead: 'MQTT 3.1/3.1.1 persistent sessions are kept until the client cleans them; MQTT 5 clients set their own Session Expiry Interval' },
-];
-
-/**
- * Built (src/access/banned/) but not yet called from the connect path: the lead wires them into
- * the access service (issue 14/15); remove these lines then.
- */
-const FLAPPING_DETECT: readonly Unsupported[] = [
-  { key: 'enable', accepted: false, instead: 'flapping detection is not wired into the connect path yet (issue 15)' },
-];
-const LOGIN_FAILURES: readonly Unsupported[] = [
-  { key: 'max_count', accepted: 0, instead: 'failed-login bans are not wired into the connect path yet (issue 15)' },
 ];
 
 function read(block: unknown, key: string): unknown {
@@ -101,9 +89,6 @@ export function unsupportedSettings(config: GatehouseConfig): ConfigProblem[] {
     ...problems(config.dashboard.listeners.https.ssl_options, 'dashboard.listeners.https.ssl_options', DASHBOARD_SSL_OPTIONS),
   ];
   if (config.gateway.stomp) out.push(...problems(config.gateway.stomp, 'gateway.stomp', STOMP_GATEWAY));
-  out.push(...problems(config.flapping_detect, 'flapping_detect', FLAPPING_DETECT));
-  for (const [name, zone] of Object.entries(config.zones)) out.push(...problems(zone.flapping_detect, `zones.${name}.flapping_detect`, FLAPPING_DETECT));
-  out.push(...problems(config.authentication_settings.login_failures, 'authentication_settings.login_failures', LOGIN_FAILURES));
   for (const type of LISTENER_TYPES) {
     for (const [name, listener] of Object.entries(config.listeners[type])) {
       const path = `listeners.${type}.${name}`;

@@ -4,6 +4,7 @@ import type { GatehouseConfig, StompGatewayConfig } from '../config/schema.js';
 import type { MqttBroker } from '../broker/broker.js';
 import type { AuthnService } from '../authn/service.js';
 import type { AccessService } from '../access/service.js';
+import type { AccessProtection } from '../access/banned/protection.js';
 import type { Authorizer } from '../authz/authorizer.js';
 import type { AuthenticatorRegistry } from '../authn/registry.js';
 import type { BuiltInStore } from '../store/index.js';
@@ -34,6 +35,8 @@ export interface GatehouseNode {
   readonly authz: Authorizer;
   /** The one access path of every protocol: admission, refusals, authorization, expiry. */
   readonly access: AccessService;
+  /** The banned list, flapping detection and failed-login bans (issue 15), checked by `access` before authentication. */
+  readonly protection: AccessProtection;
   /** Listener TLS state and Proxy Protocol refusal counts (`listeners/transport-security.ts`). */
   readonly transport: TransportSecurityControl;
   /** The authenticator types this node knows (their schema fragments). */

@@ -36,6 +36,7 @@ export function listenerSpec(id: string, transport: TransportType, protocol: Pro
     maxConnections: cfg.max_connections === 'infinity' ? Infinity : cfg.max_connections,
     mountpoint: cfg.mountpoint,
     enableAuthn: cfg.enable_authn,
+    zone: cfg.zone,
     noDelay: cfg.tcp_options.nodelay,
     backlog: cfg.tcp_options.backlog,
   };

@@ -47,6 +47,8 @@ export interface ConnectionMeta {
   /** Listener settings the protocol front needs, read when the connection is accepted. */
   mountpoint: string;
   enableAuthn: EnableAuthn;
+  /** The listener's `zone` (`zones.<name>`: its flapping policy); absent: `default`. */
+  zone?: string;
   tls?: { protocol: string | null; cipher?: string; authorized: boolean; /** The handshake resumed an earlier session (RFC 5077, RFC 8446 §2.2). */ resumed?: boolean };
   cert?: PeerCertificate;
   pskIdentity?: string;
@@ -121,6 +123,8 @@ export interface ListenerSpec {
   maxConnections: number;
   mountpoint: string;
   enableAuthn: EnableAuthn;
+  /** `zone`: which `zones.<name>` settings apply to its clients (`default`: the global ones). */
+  zone: string;
   noDelay: boolean;
   backlog: number;
   /** `tcp_options.keepalive`: idle time before the first TCP keep-alive probe; absent: no keep-alive. */

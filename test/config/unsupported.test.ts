@@ -33,19 +33,14 @@ describe('settings not built yet are refused by check-config, not ignored', () =
     ['mqtt.session_expiry_interval = 10m', 'mqtt.session_expiry_interval'],
     ['listeners.ssl.default { bind = "127.0.0.1:0", ssl_options.hibernate_after = 1s }', 'listeners.ssl.default.ssl_options.hibernate_after'],
     ['listeners.tcp.default.acceptors = 4', 'listeners.tcp.default.acceptors'],
-    ['listeners.tcp.default.zone = devices', 'listeners.tcp.default.zone'],
     ['listeners.tcp.default.tcp_options.reuseaddr = false', 'listeners.tcp.default.tcp_options.reuseaddr'],
     ['listeners.tcp.default.tcp_options.recbuf = 64KB', 'listeners.tcp.default.tcp_options.recbuf'],
     ['listeners.tcp.default.tcp_options.keepalive = "240,30,5"', 'listeners.tcp.default.tcp_options.keepalive'],
-    ['gateway.stomp.listeners.tcp.default { bind = "127.0.0.1:0", zone = other }', 'gateway.stomp.listeners.tcp.default.zone'],
     ['gateway.stomp.listeners.tcp.default { bind = "127.0.0.1:0", tcp_options.keepalive = "60,10,3" }', 'gateway.stomp.listeners.tcp.default.tcp_options.keepalive'],
     ['gateway.stomp.enable_stats = true', 'gateway.stomp.enable_stats'],
     ['node.cookie = "emqxsecretcookie"', 'node.cookie'],
     ['dashboard.listeners.https.ssl_options.verify = verify_peer', 'dashboard.listeners.https.ssl_options.verify'],
     ['dashboard.listeners.https.ssl_options.cacertfile = "certs/ca.pem"', 'dashboard.listeners.https.ssl_options.cacertfile'],
-    ['flapping_detect.enable = true', 'flapping_detect.enable'],
-    ['zones.slow.flapping_detect.enable = true', 'zones.slow.flapping_detect.enable'],
-    ['authentication_settings.login_failures.max_count = 5', 'authentication_settings.login_failures.max_count'],
   ];
   for (const [text, path] of refused) {
     test(`${path} is refused with its path and "not supported yet"`, () => {
@@ -65,6 +60,30 @@ describe('settings not built yet are refused by check-config, not ignored', () =
       );
     }
   });
+
+  test('flapping detection, zones and failed-login bans are built (issue 15): enabled, they load', () => {
+    load(
+      [
+        'flapping_detect { enable = true, window_time = 2s, max_count = 3, ban_time = 1m }',
+        'zones.slow.flapping_detect { enable = true, max_count = 10 }',
+        'listeners.tcp.default { bind = "127.0.0.1:0", zone = slow }',
+        'gateway.stomp.listeners.tcp.default { bind = "127.0.0.1:0", zone = default }',
+        'authentication_settings.login_failures { max_count = 5, window_time = 10s, ban_time = 1m }',
+      ].join('\n'),
+    );
+  });
+
+  for (const [text, path] of [
+    ['listeners.tcp.default.zone = devices', 'listeners.tcp.default.zone'],
+    ['gateway.stomp.listeners.tcp.default { bind = "127.0.0.1:0", zone = other }', 'gateway.stomp.listeners.tcp.default.zone'],
+  ]) {
+    test(`${path} naming no zones.<name> block is refused with its path`, () => {
+      assert.throws(
+        () => load(text),
+        (err: Error) => err.message.includes(path) && err.message.includes('is not defined') && err.message.includes('zones.'),
+      );
+    });
+  }
 
   test('an unknown key under dashboard.listeners.https.ssl_options is still an unknown key', () => {
     assert.throws(() => load('dashboard.listeners.https.ssl_options.colour = blue'), /dashboard\.listeners\.https\.ssl_options\.colour: unknown key/);

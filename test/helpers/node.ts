@@ -8,9 +8,9 @@ import { loadConfigText } from '../../src/config/load.js';
 import { configChecks, startGatehouse, type RunningNode as GatehouseNode } from '../../src/main.js';
 import type { AuthenticationService } from '../../src/authn/types.js';
 import type { AdmissionCheck } from '../../src/access/types.js';
-import { connect } from './mqtt-connect.js';
+import { connect, connackCodeOf, connectFrom } from './mqtt-connect.js';
 
-export { connect };
+export { connect, connectFrom };
 
 /** Log lines a test node wrote, parsed. */
 export class LogCapture {
@@ -86,16 +86,13 @@ export async function startTestNode(
 }
 
 /** The CONNACK code a refused client got (reasonCode for v5, returnCode for v3). */
-export async function connackCode(url: string, options: IClientOptions = {}): Promise<number> {
-  try {
-    const c = await connect(url, options);
-    c.end(true);
-    return 0;
-  } catch (err) {
-    const code = (err as { code?: number }).code;
-    if (typeof code === 'number') return code;
-    throw err;
-  }
+export function connackCode(url: string, options: IClientOptions = {}): Promise<number> {
+  return connackCodeOf(connect(url, options));
+}
+
+/** `connackCode` from a chosen local address (`connectFrom`). */
+export function connackCodeFrom(port: number, localAddress: string, options: IClientOptions = {}): Promise<number> {
+  return connackCodeOf(connectFrom(port, localAddress, options));
 }
 
 export function endClient(client: MqttClient): Promise<void> {

@@ -65,6 +65,11 @@ export class FlappingDetector {
     this.#zones = new Map(Object.entries(settings.zones ?? {}).map(([name, policy]) => [name, zone(policy)]));
   }
 
+  /** The policy for clients of a listener in `zone` (a zone without its own block: the global one). */
+  policy(zone?: string): FlappingPolicy {
+    return ((zone !== undefined ? this.#zones.get(zone) : undefined) ?? this.#global).policy;
+  }
+
   /** Bans made so far. */
   bans(): number {
     return this.#bans;

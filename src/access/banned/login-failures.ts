@@ -60,6 +60,10 @@ export class LoginFailureTracker {
     this.#byUsername = new WindowCounter(settings.windowMs);
   }
 
+  get settings(): Readonly<LoginFailureSettings> {
+    return this.#settings;
+  }
+
   get enabled(): boolean {
     return this.#settings.maxCount > 0;
   }

@@ -1,4 +1,6 @@
 import { parseDuration } from '../../config/hocon/units.js';
+import { configuredListeners } from '../../config/listeners.js';
+import type { ConfigProblem } from '../../config/load.js';
 import type { FlappingDetectConfig, GatehouseConfig, ZoneFlappingDetectConfig } from '../../config/schema.js';
 import type { FlappingPolicy, FlappingSettings } from './flapping.js';
 import type { LoginFailureSettings } from './login-failures.js';
@@ -34,4 +36,17 @@ export function loginFailureSettings(config: Pick<GatehouseConfig, 'authenticati
     windowMs: parseDuration(block.window_time),
     banSeconds: Math.floor(parseDuration(block.ban_time) / 1000),
   };
+}
+
+/**
+ * A listener's `zone` must name a `zones.<name>` block, or be `default` (EMQX's zone that
+ * always exists): an unknown zone would silently fall back to the global settings.
+ */
+export function zoneProblems(config: GatehouseConfig): ConfigProblem[] {
+  return configuredListeners(config).flatMap(({ path, listener }) => {
+    const zone = listener.zone;
+    if (zone === undefined || zone === 'default' || Object.hasOwn(config.zones, zone)) return [];
+    const known = ['default', ...Object.keys(config.zones)].map((z) => JSON.stringify(z)).join(', ');
+    return [{ path: `${path}.zone`, message: `zone ${JSON.stringify(zone)} is not defined: add a zones.${zone} block (its flapping_detect) or use one of ${known}` }];
+  });
 }
