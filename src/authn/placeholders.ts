@@ -168,7 +168,7 @@ export function placeholderValue(name: string, c: PlaceholderClient): string | u
     case 'cert_pem':
       return c.cert_pem;
     case 'zone':
-      // Every client is in zone `default` (Gatehouse has no other zones).
+      // The listener's zone (`listeners.<type>.<name>.zone`, naming a `zones.<name>` block), else `default`.
       return c.zone ?? 'default';
     case 'psk_identity':
       return c.psk_identity;
