@@ -22,7 +22,8 @@ import { Outbound, type Deliver, type OutboundOptions, type Subscriber, type Sub
  * - `client.pause()` (lib/client.js), to stop the read loop while a CONNECT is decided or refused;
  * - `client.conn.client`, which aedes sets, to find the client from its stream's 'close';
  * - `client.deliver0` / `client.deliverQoS`, replaced on a client's first SUBSCRIBE to bound
- *   its outbound data (outbound.ts decides, this file installs);
+ *   its outbound data (outbound.ts decides, this file installs), and `client.close` (documented)
+ *   wrapped then so that the writes the bound holds back for one turn leave before the close;
  * - `client._disconnected`, set before a ban disconnects the client, so its will is not published;
  * - `client.subscriptions` (lib/client.js: filter → `{ qos }`), read to re-check a client's
  *   subscriptions after a rule change; `client.unsubscribe` (documented) removes a revoked one;
@@ -495,6 +496,13 @@ export class MqttBroker {
     if (!bound) return;
     client.deliver0 = (packet, cb) => bound.deliver0(packet, cb);
     client.deliverQoS = (packet, cb) => bound.deliverQoS(packet, cb);
+    // Every way aedes ends a connection (a DISCONNECT it sends, an error, the peer's close)
+    // goes through close() before the stream is destroyed: what the bound holds back goes first.
+    const close = client.close;
+    client.close = function closeFlushed(this: GatehouseClient, done?: () => void): void {
+      bound.flush();
+      close.call(this, done);
+    };
   }
 }
 
