@@ -57,6 +57,25 @@ describe('HashLimiter: fair by source, bounded per source and in total', () => {
     assert.deepEqual(await Promise.all([...a, b, patient]), [1, 2, 4, 6]);
   });
 
+  test('refusal(source) names the bound a bounded run would meet, counts it, and changes nothing else', async () => {
+    const limiter = new HashLimiter({ concurrency: 1, maxQueuePerSource: 1, maxQueue: 2 });
+    assert.equal(limiter.refusal('a'), undefined, 'a free slot: the run would start at once');
+    const order: string[] = [];
+    const blocker = gated(order, 'blocker');
+    const running = limiter.run(blocker.job);
+    assert.equal(limiter.refusal('a'), undefined, 'an empty queue: the run would wait');
+    const waiting = limiter.run(async () => 1, { source: 'a', rejectWhenFull: true });
+    assert.equal(limiter.refusal('a'), 'source');
+    assert.equal(limiter.refusal('b'), undefined);
+    const other = limiter.run(async () => 2, { source: 'b', rejectWhenFull: true });
+    assert.equal(limiter.refusal('c'), 'total');
+    assert.deepEqual(limiter.stats().refused, { source: 1, total: 1 });
+    assert.equal(limiter.stats().queued, 2);
+    blocker.release();
+    await running;
+    assert.deepEqual(await Promise.all([waiting, other]), [1, 2]);
+  });
+
   test('a cancelled waiter leaves its source\'s queue; the source leaves the rotation when empty', async () => {
     const limiter = new HashLimiter({ concurrency: 1 });
     const order: string[] = [];

@@ -50,9 +50,14 @@ export type HashBusyBound = 'source' | 'total';
  * address (`source`) or in all (`total`). Authentication answers it as `server_busy`
  * (CONNACK 0x89, v3 code 3) at once, without hashing.
  */
+/** Why a login was refused as busy, in words (HashBusyError's message, an authenticator's detail). */
+export function hashBusyMessage(bound: HashBusyBound): string {
+  return bound === 'source' ? 'password verification queue for this address is full' : 'password verification queue is full';
+}
+
 export class HashBusyError extends PasswordHashError {
   constructor(readonly bound: HashBusyBound = 'total') {
-    super('server_busy', bound === 'source' ? 'password verification queue for this address is full' : 'password verification queue is full');
+    super('server_busy', hashBusyMessage(bound));
     this.name = 'HashBusyError';
   }
 }

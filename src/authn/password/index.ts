@@ -31,6 +31,7 @@ export type {
 export {
   HashBusyError,
   HashCancelledError,
+  hashBusyMessage,
   InvalidAlgorithmError,
   InvalidSaltError,
   InvalidStoredPasswordError,
@@ -42,6 +43,7 @@ export {
   configureHashConcurrency,
   defaultHashConcurrency,
   hashConcurrencyStats,
+  loginRefusal,
 } from './limiter.js';
 export type { HashLimiterOptions, HashLimiterStats, RunOptions } from './limiter.js';
 export type { HashBusyBound } from './errors.js';

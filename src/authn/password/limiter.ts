@@ -174,10 +174,8 @@ export class HashLimiter {
       }
       const queue = this.#queues.get(source);
       if (options.rejectWhenFull === true) {
-        const bound: HashBusyBound | undefined =
-          this.#queued >= this.#maxQueue ? 'total' : (queue?.length ?? 0) >= this.#maxQueuePerSource ? 'source' : undefined;
+        const bound = this.refusal(source);
         if (bound !== undefined) {
-          this.#refused[bound]++;
           reject(new HashBusyError(bound));
           return;
         }
@@ -209,6 +207,20 @@ export class HashLimiter {
       }
       this.#queued++;
     });
+  }
+
+  /**
+   * The bound a bounded run from `source` would meet now (counted as refused), or undefined
+   * when it would run or wait. Lets a login be refused synchronously, before it builds a
+   * promise, an abort signal or an error object: a storm past the bounds costs the event loop
+   * as little as possible.
+   */
+  refusal(source = ''): HashBusyBound | undefined {
+    if (this.#active < this.#concurrency && this.#queued === 0) return undefined;
+    const bound: HashBusyBound | undefined =
+      this.#queued >= this.#maxQueue ? 'total' : (this.#queues.get(source)?.length ?? 0) >= this.#maxQueuePerSource ? 'source' : undefined;
+    if (bound !== undefined) this.#refused[bound]++;
+    return bound;
   }
 
   #release(): void {
@@ -247,7 +259,7 @@ export function defaultHashConcurrency(): number {
   return Math.max(1, Math.min(os.availableParallelism(), poolSize - 1));
 }
 
-/** The process-wide limiter used by hashPassword / verifyPassword. */
+/** The process-wide limiter used by hashPassword / verifyPassword (and `loginRefusal`). */
 export const hashLimiter = new HashLimiter({ concurrency: defaultHashConcurrency() });
 
 /**
@@ -267,4 +279,12 @@ export function configureHashConcurrency(
 
 export function hashConcurrencyStats(): HashLimiterStats {
   return hashLimiter.stats();
+}
+
+/**
+ * Would a login from `source` be refused now because the hashing queues are full? Counted as
+ * a refusal when so. Authenticators ask before `verifyPassword` for bcrypt and pbkdf2.
+ */
+export function loginRefusal(source: string | undefined): HashBusyBound | undefined {
+  return hashLimiter.refusal(source ?? '');
 }

@@ -3,7 +3,9 @@ import { extname, resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import {
   HashBusyError,
+  hashBusyMessage,
   hashPassword,
+  loginRefusal,
   parsePasswordHashAlgorithm,
   passwordHashAlgorithmField,
   PasswordHashError,
@@ -99,6 +101,10 @@ export class BuiltInDatabaseAuthenticator implements Authenticator {
       return unusable(err);
     }
     if (now !== undefined) return matched(now, user.is_superuser);
+    // Past the hashing queue's bounds the login is refused here, synchronously: a storm's
+    // surplus costs no promise, abort signal or error object.
+    const busy = loginRefusal(c.peerhost);
+    if (busy !== undefined) return { outcome: 'deny', reason: 'server_busy', detail: hashBusyMessage(busy) };
     // bcrypt and pbkdf2 queue for a hashing slot, fairly by client address; the abort signal
     // lets a timeout remove the job.
     const wait = opts?.signal ? { signal: opts.signal, source: c.peerhost } : { source: c.peerhost };
