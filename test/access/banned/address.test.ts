@@ -98,6 +98,54 @@ describe('NetworkIndex', () => {
     assert.equal(index.findV4(parseIPv4('10.1.0.1'), (i) => i !== 'expired'), 'wide');
   });
 
+  test('an address whose first octet no network covers is answered at once; prefixes under 8 cover their range', () => {
+    const index = new NetworkIndex<string>();
+    const v4 = (a: string) => index.findV4(parseIPv4(a), always);
+    index.set(parseNetwork('64.0.0.0/3')!, 'wide'); // 64.0.0.0 – 95.255.255.255
+    index.set(parseNetwork('10.1.0.0/16')!, 'ten');
+    assert.equal(v4('64.0.0.1'), 'wide');
+    assert.equal(v4('95.255.255.255'), 'wide');
+    assert.equal(v4('96.0.0.0'), undefined);
+    assert.equal(v4('63.255.255.255'), undefined);
+    assert.equal(v4('10.1.2.3'), 'ten');
+    assert.equal(v4('10.2.0.1'), undefined, 'a covered first octet still needs the network to match');
+    index.delete(parseNetwork('64.0.0.0/3')!);
+    assert.equal(v4('70.0.0.1'), undefined);
+    index.set(parseNetwork('0.0.0.0/0')!, 'all');
+    assert.equal(v4('200.1.1.1'), 'all');
+    index.clear();
+    assert.equal(v4('200.1.1.1'), undefined);
+    assert.equal(v4('10.1.2.3'), undefined);
+  });
+
+  test('agrees with node:net BlockList after random adds and deletes, prefixes 6 to 32', () => {
+    const rand = mulberry32(29);
+    const index = new NetworkIndex<string>();
+    const list = new net.BlockList();
+    const kept: Array<[string, number]> = [];
+    for (let i = 0; i < 400; i++) {
+      const prefix = 6 + Math.floor(rand() * 27);
+      const addr = Math.floor(rand() * 2 ** 32) >>> 0;
+      const text = formatAddress({ family: 4, words: Uint32Array.of(addr) });
+      const network = parseNetwork(`${text}/${prefix}`)!;
+      index.set(network, text);
+      // Every third network is deleted again: only the others go into the BlockList.
+      if (i % 3 === 0) index.delete(network);
+      else kept.push([text, prefix]);
+    }
+    // Short prefixes cover much of the space: keep the comparison meaningful with a few only.
+    for (const [text, prefix] of kept) list.addSubnet(text, prefix, 'ipv4');
+    let hits = 0;
+    for (let i = 0; i < 20000; i++) {
+      const addr = Math.floor(rand() * 2 ** 32) >>> 0;
+      const text = formatAddress({ family: 4, words: Uint32Array.of(addr) });
+      const found = index.findV4(addr, always) !== undefined;
+      assert.equal(found, list.check(text, 'ipv4'), text);
+      if (found) hits++;
+    }
+    assert.ok(hits > 0 && hits < 20000, `both answers occur (${hits} hits)`);
+  });
+
   test('agrees with node:net BlockList on 20 000 random addresses against 300 random networks', () => {
     const rand = mulberry32(11);
     const index = new NetworkIndex<string>();
