@@ -110,7 +110,7 @@ export class Outbound {
   };
   private readonly uncorkAll = (): void => {
     this.uncorkScheduled = false;
-    this.corked.drain(uncork);
+    this.corked.drain(flush);
   };
 
   constructor(readonly opts: OutboundOptions) {}
@@ -208,15 +208,11 @@ class ClientBound implements SubscriberBound {
     this.outbound.corkedUntilLater(this);
   }
 
-  /** Outbound's turn: what aedes wrote since the cork leaves together. */
-  uncork(): void {
+  /** Outbound's turn, or the client closing: what aedes wrote since the cork leaves together. */
+  flush(): void {
     if (!this.corked) return;
     this.corked = false;
     this.stream.uncork();
-  }
-
-  flush(): void {
-    this.uncork();
   }
 
   /** A message aedes would not send to this client anyway (No Local, MQTT 5.0 §3.8.3.1), not counted. */
@@ -376,8 +372,8 @@ function call(cb: () => void): void {
   cb();
 }
 
-function uncork(bound: ClientBound): void {
-  bound.uncork();
+function flush(bound: ClientBound): void {
+  bound.flush();
 }
 
 /** Items gathered during one turn, handled together: two arrays used in turn, so nothing is allocated per batch. */

@@ -45,16 +45,16 @@ export class InvalidAlgorithmError extends PasswordHashError {
 /** Which bound a refused verification met: its source's (client address's) queue, or the whole queue. */
 export type HashBusyBound = 'source' | 'total';
 
-/**
- * Too many expensive (bcrypt / pbkdf2) verifications are already waiting, from this client's
- * address (`source`) or in all (`total`). Authentication answers it as `server_busy`
- * (CONNACK 0x89, v3 code 3) at once, without hashing.
- */
 /** Why a login was refused as busy, in words (HashBusyError's message, an authenticator's detail). */
 export function hashBusyMessage(bound: HashBusyBound): string {
   return bound === 'source' ? 'password verification queue for this address is full' : 'password verification queue is full';
 }
 
+/**
+ * Too many expensive (bcrypt / pbkdf2) verifications are already waiting, from this client's
+ * address (`source`) or in all (`total`). Authentication answers it as `server_busy`
+ * (CONNACK 0x89, v3 code 3) at once, without hashing.
+ */
 export class HashBusyError extends PasswordHashError {
   constructor(readonly bound: HashBusyBound = 'total') {
     super('server_busy', hashBusyMessage(bound));
