@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NODE_OPTIONS } from './node-options.js';
+import { NODE_OPTIONS, withNodeStore } from './node-options.js';
 import { loadConfigFile, type ConfigCheck } from '../config/load.js';
-import { BuiltInStore, StoreInputError, type AclKind } from '../store/index.js';
+import { StoreInputError, type AclKind, type BuiltInStore } from '../store/index.js';
 import { AclRuleError, AclRules, DEFAULT_MAX_RULES } from '../authz/sources/built_in_database/index.js';
 import { storedRuleText, type StoredRule } from '../authz/rule.js';
 
@@ -64,18 +63,9 @@ export async function aclCommand(args: string[], checks: ConfigCheck[], out: Nod
     return 1;
   }
   const maxRules = typeof source['max_rules'] === 'number' ? source['max_rules'] : DEFAULT_MAX_RULES;
-  const store = BuiltInStore.open(resolve(values['data-dir'] ?? config.node.data_dir));
-  try {
-    return run(new AclRules(store, () => maxRules), store, action, rest, values, out, err);
-  } catch (e) {
-    if (e instanceof AclRuleError || e instanceof StoreInputError) {
-      err.write(`gatehouse: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    store.close();
-  }
+  return withNodeStore(values['data-dir'] ?? config.node.data_dir, err, [AclRuleError, StoreInputError], (store) =>
+    run(new AclRules(store, () => maxRules), store, action, rest, values, out, err),
+  );
 }
 
 type Values = Partial<Record<'clientid' | 'username' | 'qos' | 'retain' | 'rule' | 'page' | 'limit' | 'like', string>> & { all?: boolean | undefined };

@@ -1,8 +1,7 @@
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile, type ConfigCheck } from '../config/load.js';
 import { parseDuration } from '../config/hocon/units.js';
-import { BuiltInStore } from '../store/index.js';
+import { NODE_OPTIONS, withNodeStore } from './node-options.js';
 import { BanInputError, viewOf, type BanRequest } from '../access/banned/entry.js';
 import { BannedList, BannedQueryError, DEFAULT_BANNED_POLL_MS, type BannedQuery } from '../access/banned/list.js';
 
@@ -33,15 +32,13 @@ export async function bannedCommand(args: string[], checks: ConfigCheck[], out: 
     args,
     allowPositionals: true,
     options: {
-      config: { type: 'string', default: process.env['GATEHOUSE_CONFIG'] ?? 'etc/gatehouse.conf' },
-      'data-dir': { type: 'string' },
+      ...NODE_OPTIONS,
       page: { type: 'string', default: '1' },
       limit: { type: 'string', default: '100' },
       reason: { type: 'string' },
       by: { type: 'string', default: 'cli' },
       until: { type: 'string' },
       for: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(FILTERS.map((f) => [f, { type: 'string' as const }])),
     },
   });
@@ -51,8 +48,7 @@ export async function bannedCommand(args: string[], checks: ConfigCheck[], out: 
     return values.help ? 0 : 2;
   }
   const config = loadConfigFile(values.config!, { checks });
-  const store = BuiltInStore.open(resolve(values['data-dir'] ?? config.node.data_dir));
-  try {
+  return withNodeStore(values['data-dir'] ?? config.node.data_dir, err, [BanInputError, BannedQueryError], (store) => {
     const list = new BannedList({ records: store.banned });
     switch (action) {
       case 'list': {
@@ -102,15 +98,7 @@ export async function bannedCommand(args: string[], checks: ConfigCheck[], out: 
       default:
         return usage(err, `unknown banned command "${action}"`);
     }
-  } catch (e) {
-    if (e instanceof BanInputError || e instanceof BannedQueryError) {
-      err.write(`gatehouse: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    store.close();
-  }
+  });
 }
 
 function usage(err: NodeJS.WritableStream, message: string): number {

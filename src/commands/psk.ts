@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NODE_OPTIONS } from './node-options.js';
+import { NODE_OPTIONS, withNodeStore } from './node-options.js';
 import { loadConfigFile, type ConfigCheck } from '../config/load.js';
-import { BuiltInStore } from '../store/index.js';
 
 export const PSK_HELP = `gatehouse psk: manage TLS-PSK identities in the node's built-in database
 
@@ -30,8 +28,7 @@ export async function pskCommand(args: string[], checks: ConfigCheck[], out: Nod
     return values.help ? 0 : 2;
   }
   const config = loadConfigFile(values.config!, { checks });
-  const store = BuiltInStore.open(resolve(values['data-dir'] ?? config.node.data_dir));
-  try {
+  return withNodeStore(values['data-dir'] ?? config.node.data_dir, err, [], (store) => {
     switch (action) {
       case 'import': {
         if (!arg) break;
@@ -55,7 +52,5 @@ export async function pskCommand(args: string[], checks: ConfigCheck[], out: Nod
     }
     err.write(`gatehouse: psk ${action} needs an argument or is unknown\n\n${PSK_HELP}`);
     return 2;
-  } finally {
-    store.close();
-  }
+  });
 }

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NODE_OPTIONS } from './node-options.js';
+import { NODE_OPTIONS, withNodeStore } from './node-options.js';
 import { SingleBar, Presets } from 'cli-progress';
 import { pino } from 'pino';
 import { loadConfigFile } from '../config/load.js';
 import { configChecks } from '../main.js';
 import { configuredChains } from '../authn/config-checks.js';
-import { BuiltInStore, formatFromFilename } from '../store/index.js';
+import { formatFromFilename } from '../store/index.js';
 import type { AuthenticatorRegistry } from '../authn/registry.js';
 import { UserError, type UserManager } from '../authn/authenticator.js';
 
@@ -60,25 +59,15 @@ export async function usersCommand(
     err.write(`gatehouse: chain ${values.chain} has no password_based:built_in_database authenticator in ${values.config}\n`);
     return 1;
   }
-  const dataDir = resolve(values['data-dir'] ?? config.node.data_dir);
-  const store = BuiltInStore.open(dataDir);
-  try {
+  return withNodeStore(values['data-dir'] ?? config.node.data_dir, err, [UserError], async (store) => {
     const factory = authenticators.get('password_based:built_in_database')!;
     const authenticator = await factory.create(
       { ...block, bootstrap_file: '' },
       { chain: values.chain!, store, logger: pino({ level: 'silent' }), baseDir: process.cwd(), fromFile: true },
     );
     const users = authenticator.users!;
-    return await run(users, action, rest, values, out, err);
-  } catch (e) {
-    if (e instanceof UserError) {
-      err.write(`gatehouse: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  } finally {
-    store.close();
-  }
+    return run(users, action, rest, values, out, err);
+  });
 }
 
 async function run(
