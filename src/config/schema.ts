@@ -358,7 +358,7 @@ export const GatehouseConfig = Type.Object(
     authentication_settings: Type.Object(
       {
         timeout: Duration('5s', { description: 'an authenticator that has not answered by then ignores' }),
-        /** bcrypt/pbkdf2 jobs at once; absent = CPUs, capped below libuv's pool size. */
+        /** bcrypt/pbkdf2 jobs at once, each on its own hashing thread; absent = CPUs − 1 (at least 1). */
         hash_concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
         /**
          * bcrypt/pbkdf2 logins allowed to wait for a hashing slot: per client address, and in all.

@@ -199,7 +199,7 @@ export type PasswordHasher = (password: string) => Promise<{ password_hash: stri
 /**
  * Turn parsed rows into ImportRecords ready for `store.users.importRecords`.
  * `plain` rows are hashed with `hash`, at most `concurrency` at a time (bcrypt
- * and pbkdf2 run on the libuv pool), so the slow part is asynchronous and the
+ * and pbkdf2 run on the hashing threads), so the slow part is asynchronous and the
  * single import transaction afterwards is short. `hash` rows pass through.
  */
 export async function toImportRecords(

@@ -1,13 +1,13 @@
 /**
- * bcrypt (reference §4.2–4.3) through the native package's async API, which
- * works on libuv's pool; every call goes through the shared limiter.
+ * bcrypt (reference §4.2–4.3): the native package runs on the hashing threads
+ * (`workers.ts`); every call goes through the shared limiter.
  */
-import bcrypt from 'bcrypt';
 import { BCRYPT_SALT_ROUNDS, type BcryptAlgorithm } from './algorithm.js';
 import { equalBytes } from './constant-time.js';
 import { InvalidAlgorithmError, PasswordHashError } from './errors.js';
 import { hashLimiter } from './limiter.js';
 import type { HashedPassword, StoredPassword, VerifyOptions } from './types.js';
+import { hashThreads } from './workers.js';
 
 /** `$2a$`, `$2b$` or `$2y$`, two-digit cost, 22 salt + 31 hash characters. */
 const CRYPT_STRING = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
@@ -22,7 +22,7 @@ export async function hashBcrypt(algorithm: BcryptAlgorithm, password: string | 
   }
   const crypt = await hashLimiter.run(async () => {
     try {
-      return await bcrypt.hash(password, await bcrypt.genSalt(rounds));
+      return await hashThreads.run({ kind: 'bcrypt', password, setting: rounds });
     } catch (err) {
       throw new PasswordHashError('bcrypt_failed', `bcrypt failed: ${(err as Error).message}`);
     }
@@ -47,7 +47,7 @@ export async function verifyBcrypt(candidate: string | Buffer, stored: StoredPas
     async () => {
       let computed: string;
       try {
-        computed = await bcrypt.hash(candidate, normalised);
+        computed = await hashThreads.run({ kind: 'bcrypt', password: candidate, setting: normalised });
       } catch {
         return false; // e.g. a cost outside 4..31
       }

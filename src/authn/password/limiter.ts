@@ -2,13 +2,14 @@
  * Bounded concurrency for the expensive hashes (bcrypt, pbkdf2), shared fairly between
  * client addresses.
  *
- * Both run on libuv's thread pool (bcrypt's async API and crypto.pbkdf2), so
- * the event loop stays free; the limiter keeps a connection storm from filling
- * that pool, which is shared with fs, dns.lookup and zlib. Cheap digests never
- * pass through here.
+ * Both run on the hashing threads of `workers.ts`, so the event loop stays free; the
+ * limiter decides how many run at once and whose turn is next, and refuses what a storm
+ * queues past its bounds. Cheap digests never pass through here.
  */
 import os from 'node:os';
 import { HashBusyError, HashCancelledError, PasswordHashError, type HashBusyBound } from './errors.js';
+import { FairQueue } from '../../scheduling/fair-queue.js';
+import { hashThreads } from './workers.js';
 
 export interface HashLimiterOptions {
   /** Jobs allowed to run at once (integer ≥ 1). */
@@ -62,38 +63,6 @@ function checkMaxQueue(n: number): number {
   return n;
 }
 
-/** One source's waiting jobs, first in first out. */
-class SourceQueue {
-  #items: Waiter[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(waiter: Waiter): void {
-    this.#items.push(waiter);
-  }
-
-  shift(): Waiter | undefined {
-    const waiter = this.#items[this.#head];
-    if (waiter === undefined) return undefined;
-    this.#head++;
-    if (this.#head > 64 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return waiter;
-  }
-
-  remove(waiter: Waiter): boolean {
-    const at = this.#items.indexOf(waiter, this.#head);
-    if (at < 0) return false;
-    this.#items.splice(at, 1);
-    return true;
-  }
-}
-
 /**
  * A counting semaphore whose waiting jobs are served fairly by source: one FIFO queue per
  * source (a client address), and the queues taken in turn (round robin). A storm of logins
@@ -108,9 +77,8 @@ export class HashLimiter {
   #maxQueue: number;
   #maxQueuePerSource: number;
   #active = 0;
-  #queued = 0;
-  /** Sources with waiting jobs, in serving order: the first is served next, then moves to the end. */
-  readonly #queues = new Map<string, SourceQueue>();
+  /** Waiting jobs, served round robin by source. */
+  readonly #queue = new FairQueue<Waiter>();
   readonly #refused: Record<HashBusyBound, number> = { source: 0, total: 0 };
 
   constructor(options: HashLimiterOptions) {
@@ -133,8 +101,8 @@ export class HashLimiter {
       maxQueue: this.#maxQueue,
       maxQueuePerSource: this.#maxQueuePerSource,
       active: this.#active,
-      queued: this.#queued,
-      sources: this.#queues.size,
+      queued: this.#queue.length,
+      sources: this.#queue.sources,
       refused: { ...this.#refused },
     };
   }
@@ -168,11 +136,10 @@ export class HashLimiter {
         reject(new HashCancelledError());
         return;
       }
-      if (this.#active < this.#concurrency && this.#queued === 0) {
+      if (this.#active < this.#concurrency && this.#queue.length === 0) {
         start();
         return;
       }
-      const queue = this.#queues.get(source);
       if (options.rejectWhenFull === true) {
         const bound = this.refusal(source);
         if (bound !== undefined) {
@@ -183,11 +150,7 @@ export class HashLimiter {
       let waiter: Waiter;
       if (signal) {
         const onAbort = (): void => {
-          const q = this.#queues.get(source);
-          if (!q?.remove(waiter)) return;
-          this.#queued--;
-          if (q.length === 0) this.#queues.delete(source);
-          reject(new HashCancelledError());
+          if (this.#queue.remove(source, waiter)) reject(new HashCancelledError());
         };
         waiter = {
           start: () => {
@@ -199,13 +162,7 @@ export class HashLimiter {
       } else {
         waiter = { start };
       }
-      if (queue) queue.push(waiter);
-      else {
-        const fresh = new SourceQueue();
-        fresh.push(waiter);
-        this.#queues.set(source, fresh);
-      }
-      this.#queued++;
+      this.#queue.push(source, waiter);
     });
   }
 
@@ -216,9 +173,10 @@ export class HashLimiter {
    * as little as possible.
    */
   refusal(source = ''): HashBusyBound | undefined {
-    if (this.#active < this.#concurrency && this.#queued === 0) return undefined;
+    const queued = this.#queue.length;
+    if (this.#active < this.#concurrency && queued === 0) return undefined;
     const bound: HashBusyBound | undefined =
-      this.#queued >= this.#maxQueue ? 'total' : (this.#queues.get(source)?.length ?? 0) >= this.#maxQueuePerSource ? 'source' : undefined;
+      queued >= this.#maxQueue ? 'total' : this.#queue.lengthOf(source) >= this.#maxQueuePerSource ? 'source' : undefined;
     if (bound !== undefined) this.#refused[bound]++;
     return bound;
   }
@@ -229,38 +187,29 @@ export class HashLimiter {
   }
 
   #pump(): void {
-    while (this.#active < this.#concurrency && this.#queued > 0) {
-      const first = this.#queues.entries().next();
-      if (first.done) return;
-      const [source, queue] = first.value;
-      const next = queue.shift()!;
-      this.#queued--;
-      // Served: the source goes to the back of the line, or leaves it when it has nothing waiting.
-      this.#queues.delete(source);
-      if (queue.length > 0) this.#queues.set(source, queue);
+    while (this.#active < this.#concurrency) {
+      const next = this.#queue.shift();
+      if (next === undefined) return;
       next.start();
     }
   }
 }
 
 /**
- * Default concurrency: the number of CPUs, but at most libuv pool size − 1.
+ * Default concurrency: one job per CPU but one, and at least one.
  *
- * bcrypt and PBKDF2 are pure CPU work, so more parallel jobs than cores adds
- * no throughput, only latency for everything queued behind them. They also
- * run on libuv's pool (UV_THREADPOOL_SIZE, default 4); leaving one thread
- * free keeps file I/O and DNS lookups (backend reconnects) moving during a
- * login storm. Raise UV_THREADPOOL_SIZE or call configureHashConcurrency()
- * on large machines.
+ * bcrypt and PBKDF2 are pure CPU work, so more parallel jobs than cores adds no
+ * throughput, only latency for everything queued behind them; and the core left over
+ * is the event loop's, so connected clients keep their round trips during a login
+ * storm. Set `authentication_settings.hash_concurrency` to change it.
  */
 export function defaultHashConcurrency(): number {
-  const pool = Number.parseInt(process.env['UV_THREADPOOL_SIZE'] ?? '', 10);
-  const poolSize = Number.isInteger(pool) && pool > 0 ? pool : 4;
-  return Math.max(1, Math.min(os.availableParallelism(), poolSize - 1));
+  return Math.max(1, os.availableParallelism() - 1);
 }
 
 /** The process-wide limiter used by hashPassword / verifyPassword (and `loginRefusal`). */
 export const hashLimiter = new HashLimiter({ concurrency: defaultHashConcurrency() });
+hashThreads.keepIdle = defaultHashConcurrency();
 
 /**
  * Set the process-wide limits (e.g. from config). The queue bounds apply to verification
@@ -275,6 +224,7 @@ export function configureHashConcurrency(
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.maxQueuePerSource !== undefined ? { maxQueuePerSource: options.maxQueuePerSource } : {}),
   });
+  hashThreads.keepIdle = hashLimiter.stats().concurrency;
 }
 
 export function hashConcurrencyStats(): HashLimiterStats {

@@ -1,17 +1,14 @@
 /**
- * PBKDF2-HMAC (reference §4.1–4.3). Runs on libuv's pool through the async
- * crypto.pbkdf2, behind the shared limiter.
+ * PBKDF2-HMAC (reference §4.1–4.3). Runs on the hashing threads (`workers.ts`),
+ * behind the shared limiter.
  */
-import { pbkdf2 } from 'node:crypto';
-import { promisify } from 'node:util';
 import type { Pbkdf2Algorithm, Pbkdf2MacFun } from './algorithm.js';
 import { equalHexIgnoringCase } from './constant-time.js';
 import { InvalidAlgorithmError, PasswordHashError } from './errors.js';
 import { hashLimiter } from './limiter.js';
 import { generateSalt, passwordBytes, saltBytes } from './salt.js';
 import type { HashedPassword, StoredPassword, VerifyOptions } from './types.js';
-
-const pbkdf2Async = promisify(pbkdf2);
+import { hashThreads } from './workers.js';
 
 /** mac_fun → Node digest name and default dk_length. md4/md5/ripemd160 are unsupported (EMQX ≥ 5.8.3). */
 const SUPPORTED: Partial<Record<Pbkdf2MacFun, { digest: string; size: number }>> = {
@@ -47,8 +44,7 @@ function params(algorithm: Pbkdf2Algorithm): Pbkdf2Params | undefined {
 
 async function deriveHex(p: Pbkdf2Params, password: Buffer, salt: Buffer): Promise<string> {
   try {
-    const key = await pbkdf2Async(password, salt, p.iterations, p.keyLength, p.digest);
-    return key.toString('hex');
+    return await hashThreads.run({ kind: 'pbkdf2', password, salt, iterations: p.iterations, keyLength: p.keyLength, digest: p.digest });
   } catch (err) {
     // Node's own message names only parameters, never the inputs.
     throw new PasswordHashError('pbkdf2_failed', `pbkdf2 failed: ${(err as Error).message}`);
