@@ -7,6 +7,7 @@ import { KeyedMetrics } from '../metrics/counters.js';
 import { ClientSession, ConnectedClients } from './session.js';
 import { identify } from './identity.js';
 import { mountFilter } from './mountpoint.js';
+import { AdmissionPacer } from './pacer.js';
 import type { AccessConnection, DisconnectReason, HeldSubscription, Refusal, RefusalReason, Revocation } from './connection.js';
 import type { AccessObserver, Admission, AdmissionCheck, CertificateFields, ConnectRequest, MqttIdentitySettings } from './types.js';
 
@@ -22,6 +23,8 @@ export interface AccessServiceDeps {
   mqtt: () => MqttIdentitySettings;
   /** Run in order before authentication, for every protocol; the first refusal wins (issue 15). */
   checks?: readonly AdmissionCheck[];
+  /** How admissions share the event loop with connected clients (default: `ADMISSIONS_PER_TURN`). */
+  pacer?: AdmissionPacer;
 }
 
 /** Refusals counted per listener: the domain reasons, and `protocol` for the fronts' own (not a CONNECT, malformed, late). */
@@ -79,16 +82,37 @@ export class AccessService {
   /** Rule changes not re-checked yet: one run per turn of the event loop takes them all. */
   private pendingRecheck: PendingRecheck | undefined = undefined;
 
+  /** Admissions started per turn of the event loop; a burst waits for later turns (pacer.ts). */
+  readonly pacer: AdmissionPacer;
+
   constructor(private readonly deps: AccessServiceDeps) {
     this.checks = deps.checks ?? [];
+    this.pacer = deps.pacer ?? new AdmissionPacer();
   }
 
   /**
    * Decides about a connecting client. A refusal is answered through `connection.refuse`,
    * logged and counted before this returns; an admitted client gets its session, and the front
    * calls `connected` once the protocol has accepted it (MQTT CONNACK, STOMP CONNECTED).
+   * During a burst of connections the admission may wait a few turns of the event loop
+   * (`AdmissionPacer`): the answer is then a promise, as for a chain that waits for a backend;
+   * a connection closed meanwhile gets `undefined`, without a decision.
    */
   admit(connection: AccessConnection, meta: ConnectionMeta, request: ConnectRequest): Admission | Promise<Admission> {
+    if (this.pacer.startNow()) return this.admitNow(connection, meta, request);
+    return new Promise<Admission>((resolve, reject) => {
+      this.pacer.later(meta.peerhost, () => {
+        if (connection.closed) return resolve(undefined);
+        try {
+          resolve(this.admitNow(connection, meta, request));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+
+  private admitNow(connection: AccessConnection, meta: ConnectionMeta, request: ConnectRequest): Admission | Promise<Admission> {
     const credential = identify(meta, request, this.deps);
     if ('reason' in credential) return this.refuse(connection, meta, request.clientid || undefined, request.username, credential);
     const checks = this.checks;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { AccessService } from '../../src/access/service.js';
+import { AdmissionPacer } from '../../src/access/pacer.js';
 import { ClientSession } from '../../src/access/session.js';
 import type { AccessConnection, DisconnectReason, HeldSubscription, Refusal, Revocation } from '../../src/access/connection.js';
 import type { AdmissionCheck, AdmissionRequest, AccessObserver } from '../../src/access/types.js';
@@ -304,6 +305,29 @@ describe('access service: synchronous fast path', () => {
     const pending = service.admit(gone, META, { clientid: 'dev44' });
     gone.closed = true;
     assert.equal(await pending, undefined);
+    assert.deepEqual(gone.refusals, []);
+  });
+
+  test('past its turn\'s share an admission waits for a later turn (pacer.ts); one whose connection closes meanwhile is never decided', async () => {
+    let asked = 0;
+    const service = new AccessService({
+      logger: pino({ level: 'silent' }),
+      authn: () => ({ authenticate: async () => ALLOW, decide: () => (asked++, ALLOW) }),
+      authz: () => allowAllButSys,
+      certificates: { value: () => undefined, problem: () => 'no certificates here' },
+      mqtt: () => ({ peerCertAsUsername: 'disabled', peerCertAsClientid: 'disabled', useUsernameAsClientid: false }),
+      pacer: new AdmissionPacer(1),
+    });
+    assert.ok(service.admit(new UnitConnection(), META, { clientid: 'first' }) instanceof ClientSession, 'the turn\'s share: at once');
+    const waiting = service.admit(new UnitConnection(), META, { clientid: 'second' });
+    const gone = new UnitConnection();
+    const dropped = service.admit(gone, META, { clientid: 'third' });
+    assert.ok(waiting instanceof Promise && dropped instanceof Promise);
+    assert.equal(asked, 1, 'nothing decided for the waiting two yet');
+    gone.closed = true;
+    assert.ok((await waiting) instanceof ClientSession);
+    assert.equal(await dropped, undefined);
+    assert.equal(asked, 2, 'the closed connection was never authenticated');
     assert.deepEqual(gone.refusals, []);
   });
 
