@@ -358,7 +358,7 @@ export const GatehouseConfig = Type.Object(
     authentication_settings: Type.Object(
       {
         timeout: Duration('5s', { description: 'an authenticator that has not answered by then ignores' }),
-        /** bcrypt/pbkdf2 jobs at once, each on its own hashing thread; absent = CPUs − 1 (at least 1). */
+        /** bcrypt/pbkdf2 jobs at once, each on its own hashing thread (at a lower priority); absent = one per CPU. */
         hash_concurrency: Type.Optional(Type.Integer({ minimum: 1 })),
         /**
          * bcrypt/pbkdf2 logins allowed to wait for a hashing slot: per client address, and in all.

@@ -86,7 +86,7 @@ describe('hashing threads', () => {
     assert.ok(performance.now() - started < 25_000, 'and then exited without being killed');
   });
 
-  test('default concurrency: one job per CPU but one, at least one', () => {
-    assert.equal(defaultHashConcurrency(), Math.max(1, os.availableParallelism() - 1));
+  test('default concurrency: one job per CPU', () => {
+    assert.equal(defaultHashConcurrency(), os.availableParallelism());
   });
 });

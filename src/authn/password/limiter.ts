@@ -196,15 +196,15 @@ export class HashLimiter {
 }
 
 /**
- * Default concurrency: one job per CPU but one, and at least one.
+ * Default concurrency: one job per CPU.
  *
  * bcrypt and PBKDF2 are pure CPU work, so more parallel jobs than cores adds no
- * throughput, only latency for everything queued behind them; and the core left over
- * is the event loop's, so connected clients keep their round trips during a login
- * storm. Set `authentication_settings.hash_concurrency` to change it.
+ * throughput, only latency for everything queued behind them. The hashing threads run
+ * at a lower priority (`workers.ts`), so even with every core hashing the event loop is
+ * served first when it has work. Set `authentication_settings.hash_concurrency` to change it.
  */
 export function defaultHashConcurrency(): number {
-  return Math.max(1, os.availableParallelism() - 1);
+  return Math.max(1, os.availableParallelism());
 }
 
 /** The process-wide limiter used by hashPassword / verifyPassword (and `loginRefusal`). */
