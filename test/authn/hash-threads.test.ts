@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import { defaultHashConcurrency, hashPassword, verifyPassword } from '../../src/authn/password/index.js';
+import { PasswordHashError, defaultHashConcurrency, hashPassword, verifyPassword } from '../../src/authn/password/index.js';
 import { HASH_THREAD_NICENESS, HashWorkerPool } from '../../src/authn/password/workers.js';
 
 /**
@@ -60,6 +60,21 @@ describe('hashing threads', () => {
     // A job that cannot be copied to the thread is refused before it is sent.
     await assert.rejects(pool.run({ kind: 'bcrypt', password: (() => 'x') as unknown as string, setting: 4 }), /clone/i);
     assert.match(await pool.run({ kind: 'bcrypt', password: 'x', setting: 4 }), /^\$2b\$04\$/);
+  });
+
+  test('a thread that dies fails its job with hash_thread_failed (never hangs it); the next job gets a new thread', async () => {
+    // A thread that dies on its first job and serves the ones after (a flag in its own memory is
+    // lost with it, so a new thread dies again: count deaths from outside instead).
+    const script = "require('node:worker_threads').parentPort.on('message', (job) => { if (job.password === 'die') process.exit(3); require('node:worker_threads').parentPort.postMessage({ ok: true, value: 'ok:' + job.password }); })";
+    const pool = new HashWorkerPool({ keepIdle: 1, niceness: 0, script });
+    const failure = await pool.run({ kind: 'bcrypt', password: 'die', setting: 4 }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(failure instanceof PasswordHashError, String(failure));
+    assert.equal(failure.code, 'hash_thread_failed');
+    assert.match(failure.message, /exit code 3/);
+    assert.equal(await pool.run({ kind: 'bcrypt', password: 'live', setting: 4 }), 'ok:live');
   });
 
   test('at most keepIdle threads stay when the work is done', async () => {

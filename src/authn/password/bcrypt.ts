@@ -48,8 +48,10 @@ export async function verifyBcrypt(candidate: string | Buffer, stored: StoredPas
       let computed: string;
       try {
         computed = await hashThreads.run({ kind: 'bcrypt', password: candidate, setting: normalised });
-      } catch {
-        return false; // e.g. a cost outside 4..31
+      } catch (err) {
+        // A hashing thread that stopped is the server's failure, not a wrong password.
+        if (err instanceof PasswordHashError) throw err;
+        return false; // bcrypt refused the stored setting, e.g. a cost outside 4..31
       }
       return equalBytes(Buffer.from(normalised, 'latin1'), Buffer.from(computed, 'latin1'));
     },

@@ -74,9 +74,9 @@ class HashThread {
   #pending: Pending | undefined;
   #dead = false;
 
-  constructor(niceness: number, onExit: (thread: HashThread) => void) {
+  constructor(niceness: number, script: string, onExit: (thread: HashThread) => void) {
     const data: HashWorkerData = { niceness, bcrypt: BCRYPT_PATH };
-    this.#worker = new Worker(THREAD_SCRIPT, { eval: true, workerData: data, stdout: false, stderr: false });
+    this.#worker = new Worker(script, { eval: true, workerData: data, stdout: false, stderr: false });
     this.#worker.unref(); // an idle thread never keeps the process alive
     this.#worker.on('message', (reply: HashReply) => {
       const pending = this.#pending;
@@ -123,9 +123,12 @@ class HashThread {
 export class HashWorkerPool {
   readonly #idle: HashThread[] = [];
   readonly #niceness: number;
+  readonly #script: string;
   #keepIdle: number;
 
-  constructor(options: { keepIdle: number; niceness?: number }) {
+  /** `script` replaces the thread's script (tests use one whose thread dies). */
+  constructor(options: { keepIdle: number; niceness?: number; script?: string }) {
+    this.#script = options.script ?? THREAD_SCRIPT;
     this.#keepIdle = options.keepIdle;
     this.#niceness = options.niceness ?? HASH_THREAD_NICENESS;
   }
@@ -138,7 +141,7 @@ export class HashWorkerPool {
 
   /** Run one job on an idle thread, or a new one (the limiter bounds how many run). */
   async run(job: HashJob): Promise<string> {
-    const thread = this.#idle.pop() ?? new HashThread(this.#niceness, (t) => this.#forget(t));
+    const thread = this.#idle.pop() ?? new HashThread(this.#niceness, this.#script, (t) => this.#forget(t));
     try {
       return await thread.run(job);
     } finally {
