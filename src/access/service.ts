@@ -23,7 +23,7 @@ export interface AccessServiceDeps {
   mqtt: () => MqttIdentitySettings;
   /** Run in order before authentication, for every protocol; the first refusal wins (issue 15). */
   checks?: readonly AdmissionCheck[];
-  /** How admissions share the event loop with connected clients (default: `ADMISSIONS_PER_TURN`). */
+  /** How admissions share the event loop with connected clients (default: `ADMISSION_BUDGET_MS` per turn). */
   pacer?: AdmissionPacer;
 }
 
@@ -82,7 +82,7 @@ export class AccessService {
   /** Rule changes not re-checked yet: one run per turn of the event loop takes them all. */
   private pendingRecheck: PendingRecheck | undefined = undefined;
 
-  /** Admissions started per turn of the event loop; a burst waits for later turns (pacer.ts). */
+  /** Admissions get a time budget per turn of the event loop; a burst waits for later turns (pacer.ts). */
   readonly pacer: AdmissionPacer;
 
   constructor(private readonly deps: AccessServiceDeps) {

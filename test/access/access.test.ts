@@ -308,17 +308,19 @@ describe('access service: synchronous fast path', () => {
     assert.deepEqual(gone.refusals, []);
   });
 
-  test('past its turn\'s share an admission waits for a later turn (pacer.ts); one whose connection closes meanwhile is never decided', async () => {
+  test('past its turn\'s budget an admission waits for a later turn (pacer.ts); one whose connection closes meanwhile is never decided', async () => {
     let asked = 0;
+    let clock = 0;
     const service = new AccessService({
       logger: pino({ level: 'silent' }),
       authn: () => ({ authenticate: async () => ALLOW, decide: () => (asked++, ALLOW) }),
       authz: () => allowAllButSys,
       certificates: { value: () => undefined, problem: () => 'no certificates here' },
       mqtt: () => ({ peerCertAsUsername: 'disabled', peerCertAsClientid: 'disabled', useUsernameAsClientid: false }),
-      pacer: new AdmissionPacer(1),
+      pacer: new AdmissionPacer({ budgetMs: 1, now: () => clock }),
     });
-    assert.ok(service.admit(new UnitConnection(), META, { clientid: 'first' }) instanceof ClientSession, 'the turn\'s share: at once');
+    assert.ok(service.admit(new UnitConnection(), META, { clientid: 'first' }) instanceof ClientSession, 'within the turn\'s budget: at once');
+    clock += 2; // the budget is spent
     const waiting = service.admit(new UnitConnection(), META, { clientid: 'second' });
     const gone = new UnitConnection();
     const dropped = service.admit(gone, META, { clientid: 'third' });

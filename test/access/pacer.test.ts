@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
-import { ADMISSIONS_PER_TURN, AdmissionPacer } from '../../src/access/pacer.js';
+import { ADMISSION_BUDGET_MS, AdmissionPacer } from '../../src/access/pacer.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 
 /** Resolves after `n` turns of the event loop (check phases). */
@@ -10,15 +10,25 @@ async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 }
 
+/** A pacer on a clock the test moves: each admission below costs 1 ms of it. */
+function pacerWithClock(budgetMs: number): { pacer: AdmissionPacer; spend: (ms: number) => void } {
+  let clock = 1000;
+  return { pacer: new AdmissionPacer({ budgetMs, now: () => clock }), spend: (ms) => (clock += ms) };
+}
+
 describe('AdmissionPacer: a burst of admissions shares the event loop with connected clients', () => {
-  test('at most perTurn admissions start in a turn; the rest run perTurn per following turn, in order', async () => {
-    const pacer = new AdmissionPacer(4);
+  test('admissions start while the turn\'s budget lasts; the rest run in the following turns, a budget each, in order', async () => {
+    const { pacer, spend } = pacerWithClock(4);
     const order: number[] = [];
+    const admission = (i: number) => () => {
+      order.push(i);
+      spend(1);
+    };
     for (let i = 0; i < 10; i++) {
-      if (pacer.startNow()) order.push(i);
-      else pacer.later('10.0.0.1', () => order.push(i));
+      if (pacer.startNow()) admission(i)();
+      else pacer.later('10.0.0.1', admission(i));
     }
-    assert.deepEqual(order, [0, 1, 2, 3]);
+    assert.deepEqual(order, [0, 1, 2, 3], 'four 1 ms admissions fill a 4 ms budget');
     assert.equal(pacer.waiting, 6);
     const afterEachTurn: number[][] = [];
     for (let t = 0; t < 3; t++) {
@@ -34,11 +44,15 @@ describe('AdmissionPacer: a burst of admissions shares the event loop with conne
   });
 
   test('while admissions wait, a new one waits behind them; another address is served in the next turn', async () => {
-    const pacer = new AdmissionPacer(2);
+    const { pacer, spend } = pacerWithClock(2);
     const order: string[] = [];
     const admit = (source: string, name: string) => {
-      if (pacer.startNow()) order.push(name);
-      else pacer.later(source, () => order.push(name));
+      const run = () => {
+        order.push(name);
+        spend(1);
+      };
+      if (pacer.startNow()) run();
+      else pacer.later(source, run);
     };
     for (let i = 0; i < 8; i++) admit('127.0.0.3', `storm${i}`);
     admit('127.0.0.2', 'probe');
@@ -50,19 +64,19 @@ describe('AdmissionPacer: a burst of admissions shares the event loop with conne
     assert.equal(order.length, 9);
   });
 
-  test('without a burst nothing waits: one admission per turn always starts at once', async () => {
-    const pacer = new AdmissionPacer(1);
+  test('without a burst nothing waits: one admission per turn always starts at once, however long it takes', async () => {
+    const { pacer, spend } = pacerWithClock(1);
     for (let i = 0; i < 20; i++) {
       assert.equal(pacer.startNow(), true, `admission ${i}`);
-      await turns(2); // the turn that counted it ends, the next one starts fresh
+      spend(5); // over the budget on its own
+      await turns(2); // the turn that started it ends, the next one starts fresh
     }
     assert.equal(pacer.waiting, 0);
   });
 
-  test('refuses a share that is not a positive integer', () => {
-    assert.throws(() => new AdmissionPacer(0), RangeError);
-    assert.throws(() => new AdmissionPacer(1.5), RangeError);
-    assert.ok(ADMISSIONS_PER_TURN >= 1);
+  test('refuses a budget that is not a positive number of milliseconds', () => {
+    for (const budgetMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) assert.throws(() => new AdmissionPacer({ budgetMs }), RangeError);
+    assert.ok(ADMISSION_BUDGET_MS > 0);
   });
 });
 
@@ -96,23 +110,24 @@ describe('admission pacing on a node: a CONNECT burst from one address', () => {
   });
   after(() => t.stop());
 
-  test('200 CONNECTs from 127.0.0.3 read in one turn are all admitted; one from 127.0.0.2 read after them is answered before most of them', async () => {
+  test('300 CONNECTs from 127.0.0.3 read in one turn are all admitted; one from 127.0.0.2 read after them is answered before most of them', async () => {
     const port = t.port();
-    const storm = await Promise.all(Array.from({ length: 200 }, () => socketFrom(port, '127.0.0.3')));
+    const storm = await Promise.all(Array.from({ length: 300 }, () => socketFrom(port, '127.0.0.3')));
     const probe = await socketFrom(port, '127.0.0.2');
-    // Node accepts one connection per turn of its loop: wait until the broker holds all 201, so
+    // Node accepts one connection per turn of its loop: wait until the broker holds all 301, so
     // that the CONNECTs below are waiting together when it next reads (a burst in one turn).
     const listening = () => t.node.listeners.list().find((l) => l.id === 'tcp:default')?.current_connections ?? 0;
-    for (const until = Date.now() + 10_000; listening() < 201 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(listening(), 201, 'every connection accepted before the burst');
+    for (const until = Date.now() + 10_000; listening() < 301 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(listening(), 301, 'every connection accepted before the burst');
     let answered = 0;
     const codes = storm.map((s, i) => connack(s, `burst-${i}`, () => answered++));
     let answeredBeforeProbe = -1;
     const probeCode = connack(probe, 'probe', () => (answeredBeforeProbe = answered));
     assert.equal(await probeCode, 0);
-    assert.deepEqual(await Promise.all(codes), Array(200).fill(0));
-    // Admitted as read (all in one turn), the probe would be answered after all 200; taken a
-    // few per turn, round robin by address, it is answered within the first turns.
-    assert.ok(answeredBeforeProbe >= 0 && answeredBeforeProbe < 50, `${answeredBeforeProbe} of the burst answered before the probe`);
+    assert.deepEqual(await Promise.all(codes), Array(300).fill(0));
+    // Admitted as read (all in one turn), the probe would be answered after all 300; with a
+    // 0.5 ms budget per turn and the waiting taken round robin by address, it is answered in the
+    // second turn, after the first turn's share of the burst (tens of tens-of-µs admissions).
+    assert.ok(answeredBeforeProbe >= 0 && answeredBeforeProbe < 150, `${answeredBeforeProbe} of the burst answered before the probe`);
   });
 });

@@ -99,19 +99,15 @@ describe('HashLimiter: fair by source, bounded per source and in total', () => {
     const verify = (password: string, source: string) => verifyPassword({ name: 'bcrypt' }, password, stored, { source });
     const storm = Array.from({ length: 60 }, () => verify('wrong', '127.0.0.3').catch((e: Error) => e));
     assert.equal(hashConcurrencyStats().queued, 50, 'one runs, 50 (the address\'s bound) wait');
-    const started = performance.now();
     assert.equal(await verify('right', '127.0.0.2'), true);
-    const waited = performance.now() - started;
+    // Served after the hash that was running and at most one more of the storm's, not after its 50.
+    const stormStillWaiting = hashConcurrencyStats().queued;
     const results = await Promise.all(storm);
     const busy = results.filter((r) => r instanceof HashBusyError).length;
     assert.equal(busy, 9, 'the storm beyond its bound was refused at once');
     assert.equal(results.filter((r) => r === false).length, 51);
-    // One bcrypt (cost 8) runs before it, then its own: far less than the storm's 50.
-    const single = await (async () => {
-      const t = performance.now();
-      await verify('wrong', '127.0.0.9');
-      return performance.now() - t;
-    })();
-    assert.ok(waited < single * 8, `the other address waited ${waited.toFixed(0)} ms (one hash takes ${single.toFixed(0)} ms)`);
+    // Counted in hashes rather than milliseconds: the hashing threads run at nice 10, so on a
+    // machine busy with other work their pace is the machine's, but the order is the limiter's.
+    assert.ok(stormStillWaiting >= 48, `${50 - stormStillWaiting} of the storm's queued hashes ran before the other address's login`);
   });
 });

@@ -94,9 +94,11 @@ describe('a bcrypt login storm from one address costs that address, not the flee
     assert.equal(code, 0);
     assert.ok(stormStillQueued > 0, 'the correct login was served while storm logins still waited');
     // A FIFO queue makes it wait for all ~400 queued storm hashes (tens of seconds of bcrypt-10);
-    // fair scheduling bounds it by a few hashes. 2 s leaves room for a loaded test machine; the
-    // < 1 s figure of issue 15 is measured quietly by bench/ (bcrypt-login-storm).
-    assert.ok(took < 2000, `the correct login took ${took.toFixed(0)} ms`);
+    // fair scheduling bounds it by a few hashes. The hashing threads run at nice 10, so on a test
+    // machine busy with other suites a hash can take several times its quiet length: 8 s still
+    // tells a few hashes from 400. The < 1 s figure of issue 15 is measured quietly by bench/
+    // (bcrypt-storm-fair-login).
+    assert.ok(took < 8000, `the correct login took ${took.toFixed(0)} ms`);
     // MQTT 3.1.1: 4 = bad user name or password (hashed and wrong), 3 = server unavailable (busy,
     // not hashed), 5 = not authorized (a storm login that waited past authentication_settings.timeout).
     const hashed = codes.filter((c) => c === 4).length;
